@@ -10,8 +10,21 @@
 //! - no allocation; fixed-capacity tables that the kernel glue places in boxed storage;
 //! - no large stack temporaries (the kernel stack is 16 KiB);
 //! - every public item documented (`-Wmissing_docs` is an error in the module build).
-#![cfg_attr(not(test), no_std)]
+// The kernel build injects `no_std` itself (and sets `--cfg MODULE`); the host build needs it here.
+#![cfg_attr(not(any(test, MODULE)), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod types;
+
+/// Ferrule's version, shown by the module at load and in `/sys/kernel/config/ferrule/version`.
+/// Kept equal to the workspace version (a host test checks it).
+pub const VERSION: &str = "0.1.0";
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn version_matches_cargo() {
+        assert_eq!(super::VERSION, env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,68 @@
+# Ferrule — developer entry points. (Kbuild reads the file `Kbuild`, never this one.)
+#
+#   make demo        the main demo: boot the test VM and show Ferrule loaded (README)
+#   make test        the full test suite; ends with "N passed, N failed" (README, CI)
+#   make             build ferrule.ko against the cached test kernel (or KDIR=...)
+#   make test-debug  the VM suite on the debug kernel (KASAN, lockdep, kmemleak)
+#   make bootstrap   install toolchain + kernel source (every target above runs it)
+#   make kernel      build the cached test kernel
+#
+# KDIR=/path/to/kernel/build/tree builds against any CONFIG_RUST kernel build tree built by
+# the same rustc (pass RUSTC=... LLVM=... as that tree was built with).
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+# Warnings are errors in CI and in `make test`; WERROR=0 relaxes that for other kernels.
+WERROR ?= $(if $(CI),1,0)
+LLVM ?= -19
+RUSTC ?= /usr/bin/rustc
+BINDGEN ?= $(HOME)/.cargo/bin/bindgen
+KBUILD_WFLAGS := $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings)
+
+.PHONY: all module bootstrap kernel kernel-debug test test-debug demo host-test clean help
+
+all: module
+
+help:
+	@sed -n '2,12p' Makefile
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+kernel: bootstrap
+	@bash scripts/build-kernel.sh default >/dev/null
+
+kernel-debug: bootstrap
+	@bash scripts/build-kernel.sh debug >/dev/null
+
+ifeq ($(KDIR),)
+module: kernel
+	@$(MAKE) --no-print-directory module-build KDIR=$$(bash scripts/build-kernel.sh default)
+else
+module:
+	@$(MAKE) --no-print-directory module-build
+endif
+
+.PHONY: module-build
+module-build:
+	$(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM) RUSTC=$(RUSTC) RUSTDOC=$(dir $(RUSTC))rustdoc \
+		BINDGEN=$(BINDGEN) $(KBUILD_WFLAGS) modules
+
+test:
+	@bash scripts/test.sh
+
+test-debug:
+	@bash scripts/test.sh --debug
+
+demo:
+	@bash scripts/demo.sh
+
+host-test:
+	cargo test --workspace
+
+clean:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(ROOT) clean; fi
+	find . -path ./target -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o \
+		-name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \) -print0 | xargs -0 rm -f
+	rm -f modules.order Module.symvers
+	rm -rf build

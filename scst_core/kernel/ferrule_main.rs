@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+//! ferrule.ko: the Ferrule SCSI target core, its fabrics and the qla2x00t FC driver.
+//!
+//! This crate is the kernel glue. The target logic lives in the `scst_core` crate (pure Rust,
+//! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
+
+use kernel::configfs;
+use kernel::configfs_attrs;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+
+module! {
+    type: Ferrule,
+    name: "ferrule",
+    authors: ["Ferrule developers"],
+    description: "Ferrule Fibre Channel SCSI target (SCST-style core + qla2x00t)",
+    license: "GPL",
+}
+
+/// Module state: everything lives as long as the module is loaded.
+#[pin_data(PinnedDrop)]
+struct Ferrule {
+    /// `/sys/kernel/config/ferrule/`. Dropped (unregistered) on unload; configfs holds a
+    /// module reference for every open attribute and child directory, so `rmmod` is refused
+    /// while the tree is in use rather than racing with it.
+    #[pin]
+    config: configfs::Subsystem<Root>,
+}
+
+/// Data behind the configfs root directory.
+struct Root;
+
+impl kernel::InPlaceModule for Ferrule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pr_info!("ferrule {} loading\n", scst_core::VERSION);
+        let item_type = configfs_attrs! {
+            container: configfs::Subsystem<Root>,
+            data: Root,
+            attributes: [
+                version: 0,
+            ],
+        };
+        try_pin_init!(Self {
+            config <- configfs::Subsystem::new(c"ferrule", item_type, Ok::<_, Error>(Root)),
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Ferrule {
+    fn drop(self: Pin<&mut Self>) {
+        pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
+    }
+}
+
+/// Copies `s` into a configfs page, returning the length shown.
+fn show_str(page: &mut [u8; PAGE_SIZE], s: &[u8]) -> Result<usize> {
+    let dst = page.get_mut(..s.len()).ok_or(EINVAL)?;
+    dst.copy_from_slice(s);
+    Ok(s.len())
+}
+
+#[vtable]
+impl configfs::AttributeOperations<0> for Root {
+    type Data = Root;
+
+    fn show(_root: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let v = scst_core::VERSION.as_bytes();
+        let n = show_str(page, v)?;
+        *page.get_mut(n).ok_or(EINVAL)? = b'\n';
+        Ok(n + 1)
+    }
+}
+
+#[kunit_tests(ferrule_core)]
+mod tests {
+    use scst_core::types::{Lun, PortId};
+
+    #[test]
+    fn lun_encoding_in_kernel() {
+        assert_eq!(Lun::from_index(5).to_index(), Some(5));
+        assert_eq!(Lun::from_index(300).to_be_bytes()[0], 0x41);
+        assert_eq!(Lun(0x0000_0001_0000_0000).to_index(), None);
+    }
+
+    #[test]
+    fn port_id_is_24_bits() {
+        assert_eq!(PortId::new(0xffff_ffff).get(), 0x00ff_ffff);
+    }
+}
