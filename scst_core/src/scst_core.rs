@@ -16,3 +16,4 @@
 
 pub mod task_set;
 pub mod types;
+pub mod ua;
