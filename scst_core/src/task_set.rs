@@ -127,6 +127,15 @@ pub enum AbortOutcome {
     AlreadyAborted,
 }
 
+/// What [`TaskSet::mark_aborted_where`] reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AbortEvent {
+    /// A selected task was aborted.
+    Aborted(TaskKey, AbortOutcome),
+    /// A task not selected may now run (reported after every `Aborted`).
+    Unblocked(TaskKey),
+}
+
 /// One task as seen by [`TaskSet::iter`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct TaskInfo {
@@ -312,15 +321,15 @@ impl<const N: usize> TaskSet<N> {
         outcome
     }
 
-    /// Aborts every task whose key satisfies `select`, reporting each through `aborted`
-    /// (in arrival order), then reports tasks that may now run through `unblocked`. The
-    /// unblock scan runs once, after all selected tasks are aborted, so a task about to be
-    /// aborted is never reported runnable. Returns how many tasks were selected.
+    /// Aborts every task whose key satisfies `select`, reporting each as
+    /// [`AbortEvent::Aborted`] (in arrival order), then every task that may now run as
+    /// [`AbortEvent::Unblocked`]. The unblock scan runs once, after all selected tasks are
+    /// aborted, so a task about to be aborted is never reported runnable. Returns how many
+    /// tasks were selected.
     pub fn mark_aborted_where(
         &mut self,
         mut select: impl FnMut(&TaskKey) -> bool,
-        aborted: &mut impl FnMut(TaskKey, AbortOutcome),
-        unblocked: &mut impl FnMut(TaskKey),
+        events: &mut impl FnMut(AbortEvent),
     ) -> usize {
         let mut count = 0usize;
         let mut cur = self.head;
@@ -329,13 +338,13 @@ impl<const N: usize> TaskSet<N> {
             let key = slot.key;
             if select(&key) {
                 if let Some(outcome) = self.abort_slot(cur as usize) {
-                    aborted(key, outcome);
+                    events(AbortEvent::Aborted(key, outcome));
                     count = count.saturating_add(1);
                 }
             }
             cur = next;
         }
-        self.run_unblocked(unblocked);
+        self.run_unblocked(&mut |key| events(AbortEvent::Unblocked(key)));
         count
     }
 
@@ -721,6 +730,7 @@ mod tests {
 
     #[test]
     fn abort_where_reports_in_arrival_order_then_unblocks() {
+        use AbortEvent::{Aborted, Unblocked};
         let mut set: TaskSet<8> = TaskSet::new();
         let a = |tag| TaskKey::new(1, 1, tag);
         let b = |tag| TaskKey::new(2, 1, tag);
@@ -728,37 +738,40 @@ mod tests {
         assert_eq!(set.admit(b(1), O), Ok(Admit::Blocked));
         assert_eq!(set.admit(a(2), S), Ok(Admit::Blocked));
         assert_eq!(set.admit(b(2), S), Ok(Admit::Blocked));
-        let mut aborted = Vec::new();
-        let mut unblocked = Vec::new();
-        let n = set.mark_aborted_where(
-            |key| key.nexus == 1,
-            &mut |key, o| aborted.push((key, o)),
-            &mut |key| unblocked.push(key),
-        );
+        let mut events = Vec::new();
+        let n = set.mark_aborted_where(|key| key.nexus == 1, &mut |e| events.push(e));
         assert_eq!(n, 2);
+        // a(1) still runs, so b(1) keeps waiting.
         assert_eq!(
-            aborted,
+            events,
             [
-                (a(1), AbortOutcome::MarkedRunning),
-                (a(2), AbortOutcome::Removed)
+                Aborted(a(1), AbortOutcome::MarkedRunning),
+                Aborted(a(2), AbortOutcome::Removed)
             ]
         );
-        assert!(unblocked.is_empty()); // a(1) still runs, so b(1) keeps waiting
+        let mut unblocked = Vec::new();
         assert!(set.complete(a(1), &mut |key| unblocked.push(key)));
         assert_eq!(unblocked, [b(1)]);
-        // Aborting the blocked ORDERED-free remainder: b(2) waits behind b(1) (running).
-        aborted.clear();
-        unblocked.clear();
-        let n = set.mark_aborted_where(
-            |key| key.tag == 1,
-            &mut |key, o| aborted.push((key, o)),
-            &mut |key| unblocked.push(key),
-        );
+        // b(2) waits behind b(1), which is running when aborted.
+        events.clear();
+        let n = set.mark_aborted_where(|key| key.tag == 1, &mut |e| events.push(e));
         assert_eq!(n, 1);
-        assert_eq!(aborted, [(b(1), AbortOutcome::MarkedRunning)]);
-        assert!(unblocked.is_empty());
+        assert_eq!(events, [Aborted(b(1), AbortOutcome::MarkedRunning)]);
+        unblocked.clear();
         assert!(set.complete(b(1), &mut |key| unblocked.push(key)));
         assert_eq!(unblocked, [b(2)]);
+        // Aborting a blocked ORDERED through the bulk path reports what it releases last.
+        assert_eq!(set.admit(a(3), O), Ok(Admit::Blocked));
+        assert_eq!(set.admit(a(4), S), Ok(Admit::Blocked));
+        events.clear();
+        assert_eq!(
+            set.mark_aborted_where(|key| key.tag == 3, &mut |e| events.push(e)),
+            1
+        );
+        assert_eq!(
+            events,
+            [Aborted(a(3), AbortOutcome::Removed), Unblocked(a(4))]
+        );
     }
 
     // ---- model-based property test ----
@@ -917,11 +930,17 @@ mod tests {
                     }
                     Op::AbortNexus(nexus) => {
                         let mut got = Vec::new();
-                        set.mark_aborted_where(
-                            |k| k.nexus == nexus,
-                            &mut |k, o| got.push((k, o)),
-                            &mut |k| started.push(k),
-                        );
+                        let mut seen_unblocked = false;
+                        set.mark_aborted_where(|k| k.nexus == nexus, &mut |e| match e {
+                            AbortEvent::Aborted(k, o) => {
+                                assert!(!seen_unblocked, "abort reported after an unblock");
+                                got.push((k, o));
+                            }
+                            AbortEvent::Unblocked(k) => {
+                                seen_unblocked = true;
+                                started.push(k);
+                            }
+                        });
                         let mut want = Vec::new();
                         let mut pos = 0;
                         while pos < m.tasks.len() {
