@@ -15,5 +15,6 @@
 #![deny(unsafe_code)]
 
 pub mod task_set;
+pub mod tmf;
 pub mod types;
 pub mod ua;
