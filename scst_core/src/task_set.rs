@@ -201,7 +201,6 @@ impl<const N: usize> TaskSet<N> {
 
     /// An empty task set.
     pub const fn new() -> Self {
-        #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
         let mut slots = [Slot::EMPTY; N];
         let mut i = 0;

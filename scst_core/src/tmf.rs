@@ -847,4 +847,72 @@ mod tests {
             assert_eq!(f.scope(), TmfScope::LogicalUnit, "{f:?}");
         }
     }
+
+    fn function() -> impl proptest::strategy::Strategy<Value = TmfFunction> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u64..6).prop_map(|tag| TmfFunction::AbortTask { tag }),
+            Just(TmfFunction::AbortTaskSet),
+            Just(TmfFunction::ClearTaskSet),
+            Just(TmfFunction::LogicalUnitReset),
+            Just(TmfFunction::TargetReset),
+            Just(TmfFunction::ITNexusReset),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the task set holds, an aborting function touches exactly the tasks SAM-5
+        /// gives it, with the right notice, leaves nothing blocked that may run, and every
+        /// surviving aborted task is one that was running.
+        #[test]
+        fn aborting_functions_hit_exactly_their_tasks(
+            admits in proptest::collection::vec((0u16..3, 0u32..2, 0u64..6, 0u8..3), 0..12),
+            function in function(),
+            tas in proptest::bool::ANY,
+        ) {
+            let mut set: TaskSet<16> = TaskSet::new();
+            for (nexus, generation, tag, attr) in admits {
+                let attr = [TaskAttr::Simple, TaskAttr::Ordered, TaskAttr::HeadOfQueue][attr as usize];
+                let _ = set.admit(TaskKey::new(nexus, generation, tag), attr);
+            }
+            let before: Vec<_> = set.iter().collect();
+            let request = req(function);
+            let selected = |k: &TaskKey| match function {
+                TmfFunction::AbortTask { tag } => request.owns(k) && k.tag == tag,
+                TmfFunction::AbortTaskSet | TmfFunction::ITNexusReset => request.owns(k),
+                _ => true,
+            };
+            let mut sink = Recorder::default();
+            let out = execute(&request, tas, &mut set, &ua_state(), &mut sink);
+            proptest::prop_assert_eq!(out.response, TmfResponse::FunctionComplete);
+            let aborted: Vec<(TaskKey, AbortOutcome, AbortNotice)> = sink.0.iter().filter_map(|e| match *e {
+                Aborted(k, o, n) => Some((k, o, n)),
+                _ => None,
+            }).collect();
+            let want: Vec<(TaskKey, AbortOutcome, AbortNotice)> = before.iter().filter(|t| selected(&t.key)).map(|t| {
+                let outcome = match t.state {
+                    TaskState::Blocked => Removed,
+                    _ => MarkedRunning,
+                };
+                let notice = if tas && !request.owns(&t.key) { Tas } else { NoStatus };
+                (t.key, outcome, notice)
+            }).collect();
+            proptest::prop_assert_eq!(aborted, want);
+            for t in set.iter() {
+                let was = before.iter().find(|b| b.key == t.key).expect("task appeared from nowhere");
+                if selected(&t.key) {
+                    proptest::prop_assert_eq!(t.state, TaskState::Aborted);
+                    proptest::prop_assert_eq!(was.state, TaskState::Running);
+                } else if was.state == TaskState::Blocked && t.state == TaskState::Running {
+                    proptest::prop_assert!(sink.0.contains(&Unblocked(t.key)));
+                } else {
+                    proptest::prop_assert_eq!(t.state, was.state);
+                }
+            }
+            let ccbai = sink.0.iter().any(|e| matches!(e, Ua(_, a) if *a == Asc::COMMANDS_CLEARED_BY_ANOTHER_INITIATOR));
+            let expect_ccbai = function == TmfFunction::ClearTaskSet && !tas
+                && before.iter().any(|t| !request.owns(&t.key));
+            proptest::prop_assert_eq!(ccbai, expect_ccbai);
+        }
+    }
 }

@@ -216,7 +216,6 @@ impl<const NEXUS: usize, const DEPTH: usize> UaState<NEXUS, DEPTH> {
 
     /// No nexus joined, nothing pending.
     pub const fn new() -> Self {
-        #[allow(clippy::let_unit_value)]
         let () = Self::DEPTH_OK;
         UaState {
             queues: [NexusQueue::EMPTY; NEXUS],
