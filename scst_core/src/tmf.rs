@@ -325,10 +325,6 @@ const fn query_response(found: bool) -> TmfResponse {
     }
 }
 
-/// Aborts the selected tasks (SAM-5 5.6): tasks of the requesting nexus end without status;
-/// tasks of other nexuses get TASK ABORTED status if TAS = 1. With TAS = 0 and
-/// `clear_ua` (CLEAR TASK SET), each other nexus that lost a task gets COMMANDS CLEARED BY
-/// ANOTHER INITIATOR (the UA queue coalesces repeats for the same nexus).
 fn abort<const N: usize>(
     req: &TmfRequest,
     tas: bool,
@@ -337,9 +333,37 @@ fn abort<const N: usize>(
     select: impl FnMut(&TaskKey) -> bool,
     clear_ua: bool,
 ) -> usize {
+    abort_tasks(
+        req.nexus,
+        req.generation,
+        tas,
+        tasks,
+        select,
+        clear_ua,
+        sink,
+    )
+}
+
+/// Aborts the tasks `select` picks, on behalf of the I_T nexus `(nexus, generation)`, with
+/// the SAM-5 5.6 rules: that nexus's tasks end without status; other nexuses' tasks get TASK
+/// ABORTED status if `tas`. With TAS = 0 and `commands_cleared_ua`, each other nexus that
+/// lost a task gets COMMANDS CLEARED BY ANOTHER INITIATOR (repeats for one nexus coalesce in
+/// the UA queue). Used by CLEAR TASK SET and the resets here, and meant for PERSISTENT
+/// RESERVE OUT / PREEMPT AND ABORT (which passes `commands_cleared_ua = true`). Returns the
+/// number of tasks aborted.
+pub fn abort_tasks<const N: usize>(
+    nexus: u16,
+    generation: u32,
+    tas: bool,
+    tasks: &mut TaskSet<N>,
+    select: impl FnMut(&TaskKey) -> bool,
+    commands_cleared_ua: bool,
+    sink: &mut impl TmfSink,
+) -> usize {
+    let clear_ua = commands_cleared_ua;
     tasks.mark_aborted_where(select, &mut |event| match event {
         AbortEvent::Aborted(key, outcome) => {
-            let own = req.owns(&key);
+            let own = key.is_from(nexus, generation);
             let notice = if tas && !own {
                 AbortNotice::TaskAbortedStatus
             } else {

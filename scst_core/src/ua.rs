@@ -132,20 +132,22 @@ impl<const DEPTH: usize> NexusQueue<DEPTH> {
         }
         if is_reset_family(asc) {
             let new_rank = rank(asc);
-            if self
+            // An equal or stronger reset report already pending covers this one.
+            let covered = self
                 .pending()
                 .iter()
-                .any(|&a| is_reset_family(a) && rank(a) <= new_rank)
-            {
-                // An equal or stronger reset report is pending; it covers this one.
-                return;
-            }
+                .any(|&a| is_reset_family(a) && rank(a) <= new_rank);
             let power_on = is_power_on_class(asc);
             self.remove_where(|a| {
-                power_on
-                    || is_reset_family(a)
-                    || same(a, Asc::COMMANDS_CLEARED_BY_ANOTHER_INITIATOR)
+                if is_reset_family(a) {
+                    !covered
+                } else {
+                    power_on || same(a, Asc::COMMANDS_CLEARED_BY_ANOTHER_INITIATOR)
+                }
             });
+            if covered {
+                return;
+            }
         }
         self.insert(asc);
     }
