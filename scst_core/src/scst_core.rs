@@ -15,7 +15,10 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod task_set;
+pub mod tmf;
 pub mod types;
+pub mod ua;
 
 /// Ferrule's version, shown by the module at load and in `/sys/kernel/config/ferrule/version`.
 /// Kept equal to the workspace version (a host test checks it).
