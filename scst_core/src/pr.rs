@@ -227,7 +227,7 @@ struct Reservation {
 
 /// Persistent-reservation and SPC-2 reservation state of one logical unit, with room for
 /// `N` registered I_T nexuses.
-#[derive(Clone, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PrState<const N: usize> {
     regs: [Option<Registration>; N],
     reservation: Option<Reservation>,
