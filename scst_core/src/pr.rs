@@ -428,7 +428,7 @@ impl<const N: usize> PrState<N> {
         self.spc2_holder = None;
         self.generation = 0;
         if !self.aptpl {
-            self.regs = [None; N];
+            self.clear_registrations();
             self.reservation = None;
         }
     }
@@ -458,6 +458,12 @@ impl<const N: usize> PrState<N> {
             .iter_mut()
             .find(|r| matches!(r, Some(r) if r.nexus == *nexus))
         {
+            *slot = None;
+        }
+    }
+    /// Empties the table in place (no `[None; N]` temporary on the kernel stack).
+    fn clear_registrations(&mut self) {
+        for slot in self.regs.iter_mut() {
             *slot = None;
         }
     }
@@ -896,7 +902,7 @@ impl<const N: usize> PrState<N> {
         self.verify_key(nexus, res_key)?;
         self.ua_registrants(nexus, Asc::RESERVATIONS_PREEMPTED, sink);
         self.reservation = None;
-        self.regs = [None; N];
+        self.clear_registrations();
         self.bump_generation();
         Ok(())
     }

@@ -213,7 +213,7 @@ impl<const N: usize> PrState<N> {
             None
         };
         // Valid: commit.
-        self.regs = [None; N];
+        self.clear_registrations();
         for (i, slot) in self.regs.iter_mut().enumerate().take(count) {
             let (nexus, eflags, _, key) = entry(image, i);
             *slot = Some(Registration {
