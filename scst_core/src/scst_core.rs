@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod pr;
 pub mod task_set;
 pub mod tmf;
 pub mod types;
