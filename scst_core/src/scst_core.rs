@@ -14,4 +14,5 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod identity;
 pub mod types;
