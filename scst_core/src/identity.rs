@@ -195,7 +195,10 @@ struct Slot {
     next: u16,
 }
 
-const EMPTY_SLOT: Slot = Slot { session: None, next: NIL };
+const EMPTY_SLOT: Slot = Slot {
+    session: None,
+    next: NIL,
+};
 
 /// Fixed-capacity session table for `N` sessions (1 ≤ N < 65535), all local ports together.
 ///
@@ -220,7 +223,11 @@ impl<const N: usize> SessionTable<N> {
     pub const fn new() -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
-        SessionTable { slots: [EMPTY_SLOT; N], buckets: [NIL; N], next_generation: 1 }
+        SessionTable {
+            slots: [EMPTY_SLOT; N],
+            buckets: [NIL; N],
+            next_generation: 1,
+        }
     }
 
     /// Maximum number of sessions (including those tearing down).
@@ -292,19 +299,36 @@ impl<const N: usize> SessionTable<N> {
             self.start_teardown(i, reason, s.nexus.handle == nexus.handle, on_teardown);
         }
         if let Some(i) = merge_into {
-            let Some(r) = self.ref_of(i) else { return Err(LoginError::TableFull) };
-            return Ok(Login { session: r, ready: !self.blocked(&nexus), new_session: false });
+            let Some(r) = self.ref_of(i) else {
+                return Err(LoginError::TableFull);
+            };
+            return Ok(Login {
+                session: r,
+                ready: !self.blocked(&nexus),
+                new_session: false,
+            });
         }
         let Some(free) = self.slots.iter().position(|s| s.session.is_none()) else {
             return Err(LoginError::TableFull);
         };
         let generation = self.next_generation;
         let slot = self.slots.get_mut(free).ok_or(LoginError::TableFull)?;
-        slot.session = Some(SessionInfo { nexus, state: SessionState::LoginPending, generation });
+        slot.session = Some(SessionInfo {
+            nexus,
+            state: SessionState::LoginPending,
+            generation,
+        });
         slot.next = NIL;
         self.next_generation = after;
-        let session = SessionRef { slot: free as u16, generation };
-        Ok(Login { session, ready: !self.blocked(&nexus), new_session: true })
+        let session = SessionRef {
+            slot: free as u16,
+            generation,
+        };
+        Ok(Login {
+            session,
+            ready: !self.blocked(&nexus),
+            new_session: true,
+        })
     }
 
     /// Whether the held login of `r` may be acknowledged now (true also once `Active`).
@@ -426,24 +450,35 @@ impl<const N: usize> SessionTable<N> {
 
     /// Link down / reset of a whole HBA: every session on all its vps is torn down.
     pub fn hba_down(&mut self, target: u16, on_teardown: &mut impl FnMut(Teardown)) -> usize {
-        self.teardown_where(TeardownReason::LinkDown, on_teardown, |n| n.port.target == target)
+        self.teardown_where(TeardownReason::LinkDown, on_teardown, |n| {
+            n.port.target == target
+        })
     }
 
     /// ATIO path: the `Active` session whose initiator is `s_id` on `port`.
     pub fn lookup_sid(&self, port: LocalPort, s_id: PortId) -> Result<SessionRef, NoSession> {
-        let mut cur = self.buckets.get(Self::bucket(port, s_id)).copied().unwrap_or(NIL);
+        let mut cur = self
+            .buckets
+            .get(Self::bucket(port, s_id))
+            .copied()
+            .unwrap_or(NIL);
         // Bounded walk: a chain can never be longer than the table.
         for _ in 0..N {
             if cur == NIL {
                 break;
             }
-            let Some(slot) = self.slots.get(usize::from(cur)) else { break };
+            let Some(slot) = self.slots.get(usize::from(cur)) else {
+                break;
+            };
             if let Some(s) = &slot.session {
                 if s.state == SessionState::Active
                     && s.nexus.port == port
                     && s.nexus.port_id == s_id
                 {
-                    return Ok(SessionRef { slot: cur, generation: s.generation });
+                    return Ok(SessionRef {
+                        slot: cur,
+                        generation: s.generation,
+                    });
                 }
             }
             cur = slot.next;
@@ -483,7 +518,13 @@ impl<const N: usize> SessionTable<N> {
     pub fn iter(&self) -> impl Iterator<Item = (SessionRef, SessionInfo)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
             let s = s.session?;
-            Some((SessionRef { slot: i as u16, generation: s.generation }, s))
+            Some((
+                SessionRef {
+                    slot: i as u16,
+                    generation: s.generation,
+                },
+                s,
+            ))
         })
     }
 
@@ -495,7 +536,10 @@ impl<const N: usize> SessionTable<N> {
 
     fn ref_of(&self, i: usize) -> Option<SessionRef> {
         let s = self.info(i)?;
-        Some(SessionRef { slot: u16::try_from(i).ok()?, generation: s.generation })
+        Some(SessionRef {
+            slot: u16::try_from(i).ok()?,
+            generation: s.generation,
+        })
     }
 
     fn set_state(&mut self, i: usize, state: SessionState) {
@@ -546,7 +590,13 @@ impl<const N: usize> SessionTable<N> {
             self.index_remove(i, &s.nexus);
         }
         self.set_state(i, SessionState::TearingDown);
-        on_teardown(Teardown { session: r, nexus: s.nexus, was: s.state, reason, keep_handle });
+        on_teardown(Teardown {
+            session: r,
+            nexus: s.nexus,
+            was: s.state,
+            reason,
+            keep_handle,
+        });
     }
 
     fn bucket(port: LocalPort, port_id: PortId) -> usize {
@@ -559,7 +609,9 @@ impl<const N: usize> SessionTable<N> {
 
     fn index_insert(&mut self, i: usize, nexus: &Nexus) {
         let b = Self::bucket(nexus.port, nexus.port_id);
-        let (Some(head), Ok(i16)) = (self.buckets.get_mut(b), u16::try_from(i)) else { return };
+        let (Some(head), Ok(i16)) = (self.buckets.get_mut(b), u16::try_from(i)) else {
+            return;
+        };
         let old_head = *head;
         *head = i16;
         if let Some(slot) = self.slots.get_mut(i) {
@@ -569,7 +621,9 @@ impl<const N: usize> SessionTable<N> {
 
     fn index_remove(&mut self, i: usize, nexus: &Nexus) {
         let b = Self::bucket(nexus.port, nexus.port_id);
-        let Some(&head) = self.buckets.get(b) else { return };
+        let Some(&head) = self.buckets.get(b) else {
+            return;
+        };
         let next_of_i = self.slots.get(i).map_or(NIL, |s| s.next);
         if usize::from(head) == i {
             if let Some(h) = self.buckets.get_mut(b) {
@@ -581,7 +635,9 @@ impl<const N: usize> SessionTable<N> {
                 if cur == NIL {
                     break;
                 }
-                let Some(next) = self.slots.get(usize::from(cur)).map(|s| s.next) else { break };
+                let Some(next) = self.slots.get(usize::from(cur)).map(|s| s.next) else {
+                    break;
+                };
                 if usize::from(next) == i {
                     if let Some(c) = self.slots.get_mut(usize::from(cur)) {
                         c.next = next_of_i;
@@ -593,6 +649,504 @@ impl<const N: usize> SessionTable<N> {
         }
         if let Some(slot) = self.slots.get_mut(i) {
             slot.next = NIL;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L0: LocalPort = LocalPort {
+        target: 0,
+        vp_index: 0,
+    };
+    const L1: LocalPort = LocalPort {
+        target: 0,
+        vp_index: 1,
+    };
+    const L2: LocalPort = LocalPort {
+        target: 1,
+        vp_index: 0,
+    };
+    const A: Wwpn = Wwpn(0x2100_0024_ff31_4c5a);
+    const B: Wwpn = Wwpn(0x2100_0024_ff31_4c5b);
+    const X: PortId = PortId::new(0x01_0101);
+    const X2: PortId = PortId::new(0x01_0201);
+    const H: Handle = Handle(1);
+    const H2: Handle = Handle(2);
+
+    fn nx(port: LocalPort, wwpn: Wwpn, port_id: PortId, handle: Handle) -> Nexus {
+        Nexus {
+            port,
+            wwpn,
+            port_id,
+            handle,
+        }
+    }
+
+    fn collect<T>(v: &mut Vec<T>) -> impl FnMut(T) + '_ {
+        move |t| v.push(t)
+    }
+
+    /// PLOGI + PRLI + activate for a login that must be ready at once.
+    fn login_active<const N: usize>(t: &mut SessionTable<N>, n: Nexus) -> SessionRef {
+        let mut down = Vec::new();
+        let l = t.plogi(n, &mut collect(&mut down)).unwrap();
+        assert!(l.ready && l.new_session);
+        assert!(down.is_empty(), "{down:?}");
+        let p = t.prli(n, &mut collect(&mut down)).unwrap();
+        assert_eq!(
+            p,
+            Login {
+                session: l.session,
+                ready: true,
+                new_session: false
+            }
+        );
+        t.activate(l.session).unwrap();
+        l.session
+    }
+
+    fn wwpn_at<const N: usize>(t: &SessionTable<N>, port: LocalPort, id: PortId) -> Option<Wwpn> {
+        let r = t.lookup_sid(port, id).ok()?;
+        Some(t.check_active(r).unwrap().nexus.wwpn)
+    }
+
+    #[test]
+    fn login_states_and_lookups() {
+        let mut t = SessionTable::<8>::new();
+        let n = nx(L0, A, X, H);
+        let l = t.plogi(n, &mut |_| panic!("no teardown")).unwrap();
+        assert_eq!(t.get(l.session).unwrap().state, SessionState::LoginPending);
+        // Pending sessions carry no commands but are found by handle.
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+        assert_eq!(t.lookup_handle(L0, H), Some(l.session));
+        assert_eq!(t.check_active(l.session), Err(NoSession));
+        t.activate(l.session).unwrap();
+        assert_eq!(t.activate(l.session), Err(ActivateError::NotPending));
+        assert_eq!(t.lookup_sid(L0, X), Ok(l.session));
+        assert_eq!(t.lookup_sid(L1, X), Err(NoSession));
+        assert_eq!(t.lookup_sid(L0, X2), Err(NoSession));
+        assert_eq!(t.lookup_handle(L1, H), None);
+        assert_eq!(t.len(), 1);
+        let info = t.get(l.session).unwrap();
+        assert_eq!(
+            info,
+            SessionInfo {
+                nexus: n,
+                state: SessionState::Active,
+                generation: 1
+            }
+        );
+    }
+
+    /// Seed scenario (a): vHBA A deleted, B created reusing A's N_Port ID and handle, and
+    /// A's LOGO was never seen.
+    #[test]
+    fn seed_a_slot_reuse_without_logo() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let mut down = Vec::new();
+        let b = t.plogi(nx(L0, B, X, H), &mut collect(&mut down)).unwrap();
+        assert_eq!(
+            down,
+            [Teardown {
+                session: a,
+                nexus: nx(L0, A, X, H),
+                was: SessionState::Active,
+                reason: TeardownReason::Conflict,
+                keep_handle: true,
+            }]
+        );
+        assert!(!b.ready && b.new_session);
+        // A's map is unreachable at once, B is not yet reachable: X gets BUSY.
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+        assert_eq!(t.check_active(a), Err(NoSession));
+        assert_eq!(t.lookup_handle(L0, H), Some(b.session));
+        assert_eq!(t.activate(b.session), Err(ActivateError::NotReady));
+        assert_eq!(t.login_ready(b.session), Ok(false));
+        let mut ready = Vec::new();
+        t.teardown_done(a, &mut collect(&mut ready)).unwrap();
+        assert_eq!(ready, [b.session]);
+        assert_eq!(t.get(a), Err(StaleRef));
+        let p = t
+            .prli(nx(L0, B, X, H), &mut |_| panic!("no teardown"))
+            .unwrap();
+        assert_eq!(
+            p,
+            Login {
+                session: b.session,
+                ready: true,
+                new_session: false
+            }
+        );
+        t.activate(b.session).unwrap();
+        assert_eq!(wwpn_at(&t, L0, X), Some(B));
+        // The slot may be reused but the old reference stays dead.
+        assert_eq!(t.get(a), Err(StaleRef));
+        assert_eq!(
+            t.teardown_done(a, &mut |_| ()),
+            Err(TeardownDoneError::Stale)
+        );
+    }
+
+    /// Seed scenario (a) when A's LOGO was seen but its teardown is still running.
+    #[test]
+    fn seed_a_slot_reuse_with_logo() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let mut down = Vec::new();
+        assert_eq!(t.logout(L0, X, Some(A), &mut collect(&mut down)), 1);
+        assert_eq!(down.len(), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (a, TeardownReason::Logout)
+        );
+        assert!(!down[0].keep_handle);
+        let b = t
+            .plogi(nx(L0, B, X, H), &mut |_| {
+                panic!("A is already tearing down")
+            })
+            .unwrap();
+        assert!(!b.ready);
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+        let mut ready = Vec::new();
+        t.teardown_done(a, &mut collect(&mut ready)).unwrap();
+        assert_eq!(ready, [b.session]);
+        t.activate(b.session).unwrap();
+        assert_eq!(wwpn_at(&t, L0, X), Some(B));
+    }
+
+    /// Seed scenario (b): A migrates to a second initiator port (new N_Port ID) while B
+    /// takes A's old N_Port ID and handle; both orders of arrival.
+    #[test]
+    fn seed_b_migration_and_slot_reuse() {
+        for migration_first in [true, false] {
+            let mut t = SessionTable::<8>::new();
+            let a = login_active(&mut t, nx(L0, A, X, H));
+            let mut down = Vec::new();
+            let (a2, b) = if migration_first {
+                let a2 = t.plogi(nx(L0, A, X2, H2), &mut collect(&mut down)).unwrap();
+                let b = t.plogi(nx(L0, B, X, H), &mut collect(&mut down)).unwrap();
+                (a2, b)
+            } else {
+                let b = t.plogi(nx(L0, B, X, H), &mut collect(&mut down)).unwrap();
+                let a2 = t.plogi(nx(L0, A, X2, H2), &mut collect(&mut down)).unwrap();
+                (a2, b)
+            };
+            let expect_reason = if migration_first {
+                TeardownReason::Migrated
+            } else {
+                TeardownReason::Conflict
+            };
+            assert_eq!(down.len(), 1);
+            assert_eq!((down[0].session, down[0].reason), (a, expect_reason));
+            assert_eq!(down[0].keep_handle, !migration_first);
+            assert!(!a2.ready && !b.ready);
+            assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+            assert_eq!(t.lookup_sid(L0, X2), Err(NoSession));
+            let mut ready = Vec::new();
+            t.teardown_done(a, &mut collect(&mut ready)).unwrap();
+            ready.sort_by_key(|r| r.generation());
+            let mut both = [a2.session, b.session];
+            both.sort_by_key(|r| r.generation());
+            assert_eq!(ready, both);
+            t.activate(a2.session).unwrap();
+            t.activate(b.session).unwrap();
+            assert_eq!(wwpn_at(&t, L0, X), Some(B));
+            assert_eq!(wwpn_at(&t, L0, X2), Some(A));
+        }
+    }
+
+    #[test]
+    fn relogin_makes_new_generation_and_aborts_old() {
+        let mut t = SessionTable::<8>::new();
+        let n = nx(L0, A, X, H);
+        let a = login_active(&mut t, n);
+        let mut down = Vec::new();
+        let again = t.plogi(n, &mut collect(&mut down)).unwrap();
+        assert!(again.new_session && !again.ready);
+        assert!(again.session.generation() > a.generation());
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].reason, TeardownReason::Relogin);
+        assert!(down[0].keep_handle);
+        // Re-PRLI on an active session is an implicit PRLO as well.
+        t.teardown_done(a, &mut |_| ()).unwrap();
+        t.activate(again.session).unwrap();
+        down.clear();
+        let third = t.prli(n, &mut collect(&mut down)).unwrap();
+        assert!(third.new_session && !third.ready);
+        assert_eq!(down.len(), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (again.session, TeardownReason::Relogin)
+        );
+        // Same WWPN and N_Port ID but a new handle: still a re-login.
+        t.teardown_done(again.session, &mut |_| ()).unwrap();
+        down.clear();
+        let fourth = t.plogi(nx(L0, A, X, H2), &mut collect(&mut down)).unwrap();
+        assert_eq!(down.len(), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (third.session, TeardownReason::Relogin)
+        );
+        assert!(!down[0].keep_handle);
+        assert!(fourth.new_session);
+    }
+
+    #[test]
+    fn duplicate_plogi_while_pending_merges() {
+        let mut t = SessionTable::<8>::new();
+        let n = nx(L0, A, X, H);
+        let first = t.plogi(n, &mut |_| panic!()).unwrap();
+        let second = t.plogi(n, &mut |_| panic!()).unwrap();
+        assert_eq!(
+            second,
+            Login {
+                session: first.session,
+                ready: true,
+                new_session: false
+            }
+        );
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn handle_conflict_with_other_port_id() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let mut down = Vec::new();
+        let b = t.plogi(nx(L0, B, X2, H), &mut collect(&mut down)).unwrap();
+        assert_eq!(down.len(), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (a, TeardownReason::Conflict)
+        );
+        assert!(down[0].keep_handle);
+        assert!(!b.ready);
+        // Sessions on other local ports are independent.
+        let other = login_active(&mut t, nx(L1, A, X, H));
+        assert_eq!(t.lookup_sid(L1, X), Ok(other));
+    }
+
+    #[test]
+    fn prli_without_plogi_creates_session() {
+        let mut t = SessionTable::<8>::new();
+        let l = t.prli(nx(L0, A, X, H), &mut |_| panic!()).unwrap();
+        assert!(l.ready && l.new_session);
+        t.activate(l.session).unwrap();
+        assert_eq!(wwpn_at(&t, L0, X), Some(A));
+    }
+
+    #[test]
+    fn table_full_rejects_but_still_tears_down_conflicts() {
+        let mut t = SessionTable::<2>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let other = login_active(&mut t, nx(L1, B, X2, H2));
+        let mut down = Vec::new();
+        let err = t.plogi(nx(L0, B, X, H2), &mut collect(&mut down));
+        assert_eq!(err, Err(LoginError::TableFull));
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].session, a);
+        // The unrelated live session is untouched.
+        assert_eq!(t.lookup_sid(L1, X2), Ok(other));
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+        t.teardown_done(a, &mut |_| panic!("nothing pending"))
+            .unwrap();
+        let b = t.plogi(nx(L0, B, X, H2), &mut |_| panic!()).unwrap();
+        assert!(b.ready);
+    }
+
+    #[test]
+    fn invalid_logins_change_nothing() {
+        let mut t = SessionTable::<4>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let cases = [
+            (nx(L0, Wwpn(0), X, H), LoginError::ZeroWwpn),
+            (
+                nx(L0, B, PortId::new(0xff_fffe), H),
+                LoginError::WellKnownAddress,
+            ),
+            (
+                nx(L0, B, PortId::new(0xff_f000), H2),
+                LoginError::WellKnownAddress,
+            ),
+        ];
+        for (n, e) in cases {
+            assert_eq!(t.plogi(n, &mut |_| panic!()), Err(e));
+            assert_eq!(t.prli(n, &mut |_| panic!()), Err(e));
+        }
+        assert_eq!(t.lookup_sid(L0, X), Ok(a));
+        assert_eq!(t.len(), 1);
+        // The top of the fabric-assigned range is still a valid N_Port ID.
+        assert!(t
+            .plogi(nx(L1, B, PortId::new(0xff_efff), H), &mut |_| ())
+            .is_ok());
+    }
+
+    #[test]
+    fn generation_exhaustion_is_an_error() {
+        let mut t = SessionTable::<4>::new();
+        t.next_generation = u64::MAX;
+        assert_eq!(
+            t.plogi(nx(L0, A, X, H), &mut |_| ()),
+            Err(LoginError::GenerationsExhausted)
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn link_and_hba_down_scope() {
+        let mut t = SessionTable::<8>::new();
+        login_active(&mut t, nx(L0, A, X, H));
+        login_active(&mut t, nx(L1, A, X, H));
+        let pending = t.plogi(nx(L1, B, X2, H2), &mut |_| ()).unwrap();
+        let far = login_active(&mut t, nx(L2, A, X, H));
+        let mut down = Vec::new();
+        assert_eq!(t.link_down(L0, &mut collect(&mut down)), 1);
+        assert_eq!(down[0].nexus.port, L0);
+        down.clear();
+        assert_eq!(t.hba_down(0, &mut collect(&mut down)), 2);
+        assert!(down
+            .iter()
+            .all(|d| d.reason == TeardownReason::LinkDown && d.nexus.port == L1));
+        assert!(down
+            .iter()
+            .any(|d| d.session == pending.session && d.was == SessionState::LoginPending));
+        assert_eq!(t.hba_down(0, &mut |_| panic!("already tearing down")), 0);
+        assert_eq!(t.lookup_sid(L2, X), Ok(far));
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+    }
+
+    #[test]
+    fn logout_by_handle_and_by_wwpn() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let b = login_active(&mut t, nx(L0, B, X2, H2));
+        let mut down = Vec::new();
+        assert_eq!(t.logout_handle(L0, Handle(9), &mut collect(&mut down)), 0);
+        assert_eq!(t.logout_handle(L1, H, &mut collect(&mut down)), 0);
+        assert_eq!(t.logout_handle(L0, H, &mut collect(&mut down)), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (a, TeardownReason::PortLogout)
+        );
+        down.clear();
+        // A LOGO naming B's WWPN from an unknown N_Port ID still ends B's session.
+        assert_eq!(
+            t.logout(L0, PortId::new(0x77), Some(B), &mut collect(&mut down)),
+            1
+        );
+        assert_eq!(down[0].session, b);
+        assert_eq!(t.logout(L0, X, None, &mut |_| panic!()), 0);
+    }
+
+    #[test]
+    fn port_db_change_keeps_identity_and_moves_handle() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let b = login_active(&mut t, nx(L0, B, X2, H2));
+        let mut down = Vec::new();
+        // The firmware now binds handle H2 to A at X: A keeps its session, B is stale.
+        let kept = t.port_db_changed(nx(L0, A, X, H2), &mut collect(&mut down));
+        assert_eq!(kept, Some(a));
+        assert_eq!(down.len(), 1);
+        assert_eq!(
+            (down[0].session, down[0].reason),
+            (b, TeardownReason::PortDbChanged)
+        );
+        assert!(down[0].keep_handle);
+        assert_eq!(t.check_active(a).unwrap().nexus.handle, H2);
+        assert_eq!(t.lookup_sid(L0, X), Ok(a));
+        assert_eq!(t.lookup_handle(L0, H2), Some(a));
+        assert_eq!(t.lookup_handle(L0, H), None);
+        // A WWPN moved to another N_Port ID: no session is kept.
+        down.clear();
+        assert_eq!(
+            t.port_db_changed(nx(L0, A, X2, H2), &mut collect(&mut down)),
+            None
+        );
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].session, a);
+        assert_eq!(t.lookup_sid(L0, X), Err(NoSession));
+    }
+
+    #[test]
+    fn teardown_done_checks_state() {
+        let mut t = SessionTable::<4>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        assert_eq!(
+            t.teardown_done(a, &mut |_| ()),
+            Err(TeardownDoneError::NotTearingDown)
+        );
+        t.link_down(L0, &mut |_| ());
+        assert_eq!(t.activate(a), Err(ActivateError::NotPending));
+        assert_eq!(t.login_ready(a), Ok(false));
+        t.teardown_done(a, &mut |_| ()).unwrap();
+        assert_eq!(
+            t.teardown_done(a, &mut |_| ()),
+            Err(TeardownDoneError::Stale)
+        );
+        assert_eq!(t.activate(a), Err(ActivateError::Stale));
+        assert_eq!(t.login_ready(a), Err(StaleRef));
+        assert!(t.is_empty());
+    }
+
+    /// A pending login blocked by two sessions becomes ready only when the last one goes.
+    #[test]
+    fn ready_reported_once_after_last_blocker() {
+        let mut t = SessionTable::<8>::new();
+        let a = login_active(&mut t, nx(L0, A, X, H));
+        let b = login_active(&mut t, nx(L0, B, X2, H2));
+        let c = t.plogi(nx(L0, Wwpn(0x99), X, H2), &mut |_| ()).unwrap();
+        assert!(!c.ready);
+        t.teardown_done(a, &mut |_| panic!("B still blocks"))
+            .unwrap();
+        let mut ready = Vec::new();
+        t.teardown_done(b, &mut collect(&mut ready)).unwrap();
+        assert_eq!(ready, [c.session]);
+    }
+
+    /// With 4 buckets and 4 sessions the S_ID chains collide; removal from the middle and
+    /// head of a chain must keep every other session reachable.
+    #[test]
+    fn hash_chains_survive_removal_order() {
+        let ids = [0x01_0101u32, 0x01_0102, 0x01_0103, 0x01_0104];
+        for victim in 0..ids.len() {
+            let mut t = SessionTable::<4>::new();
+            let refs: Vec<_> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| {
+                    login_active(
+                        &mut t,
+                        nx(
+                            L0,
+                            Wwpn(0x100 + i as u64),
+                            PortId::new(id),
+                            Handle(i as u16),
+                        ),
+                    )
+                })
+                .collect();
+            t.logout(L0, PortId::new(ids[victim]), None, &mut |_| ());
+            for (i, &id) in ids.iter().enumerate() {
+                let found = t.lookup_sid(L0, PortId::new(id));
+                if i == victim {
+                    assert_eq!(found, Err(NoSession));
+                } else {
+                    assert_eq!(found, Ok(refs[i]));
+                }
+            }
+            t.teardown_done(refs[victim], &mut |_| ()).unwrap();
+            let again = login_active(
+                &mut t,
+                nx(L0, Wwpn(0x200), PortId::new(ids[victim]), Handle(9)),
+            );
+            assert_eq!(t.lookup_sid(L0, PortId::new(ids[victim])), Ok(again));
+            assert_ne!(again, refs[victim]);
+            assert_eq!(again.slot(), refs[victim].slot());
         }
     }
 }
