@@ -36,7 +36,7 @@ use crate::types::{Handle, LocalPort, PortId, Wwpn};
 /// A checked reference to one incarnation of a session: slot plus generation. Every access
 /// compares the generation, so a reference kept past teardown can never reach the session
 /// that reuses the slot. Only the table creates these.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct SessionRef {
     slot: u16,
     generation: u64,
