@@ -551,8 +551,8 @@ impl<const N: usize> Sim<N> {
                 self.bulk_teardown(down, |n| n.port == PORTS[p]);
             }
             Ev::HbaDown { t } => {
-                for p in 0..PORTS.len() {
-                    if PORTS[p].target == t {
+                for (p, port) in PORTS.iter().enumerate() {
+                    if port.target == t {
                         for v in 0..VHBAS {
                             if let Some(vh) = self.vhbas[v].as_mut() {
                                 if let Some(l) = vh.logins.remove(&p) {
