@@ -14,5 +14,6 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod acl;
 pub mod identity;
 pub mod types;
