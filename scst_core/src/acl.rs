@@ -997,3 +997,425 @@ impl ResolvedMap {
             .filter_map(|(i, m)| Some((Lun::from_index(u16::try_from(i).ok()?), (*m)?))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    const W1: Wwpn = Wwpn(0x2100_0024_ff31_4c5a);
+    const W2: Wwpn = Wwpn(0x2100_0024_ff31_4c5b);
+    const W3: Wwpn = Wwpn(0x5001_4380_0000_0001);
+
+    fn pat(s: &str) -> WwpnPattern {
+        WwpnPattern::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn wwpn_text_forms() {
+        let ok: &[&str] = &[
+            "21:00:00:24:ff:31:4c:5a",
+            "21:00:00:24:FF:31:4C:5A",
+            "21000024ff314c5a",
+            "0x21000024FF314c5a",
+            "0X21000024ff314c5a",
+            "  21:00:00:24:ff:31:4c:5a\n",
+        ];
+        for s in ok {
+            assert_eq!(parse_wwpn(s.as_bytes()), Ok(W1), "{s}");
+        }
+        assert_eq!(&format_wwpn(W1), b"21:00:00:24:ff:31:4c:5a");
+        assert_eq!(WwpnText(W1).to_string(), "21:00:00:24:ff:31:4c:5a");
+        assert_eq!(WwpnText(Wwpn(0xab)).to_string(), "00:00:00:00:00:00:00:ab");
+    }
+
+    #[test]
+    fn wwpn_text_errors_are_precise() {
+        use WwpnParseError::*;
+        let cases: &[(&str, WwpnParseError)] = &[
+            ("", Empty),
+            (" \n", Empty),
+            (
+                "21:00:00:24:ff:31:4c:5g",
+                BadChar {
+                    pos: 22,
+                    byte: b'g',
+                },
+            ),
+            (" 21:0x:00:24:ff:31:4c:5a", BadChar { pos: 5, byte: b'x' }),
+            ("21:00:00:24:ff:31:4c", FieldCount { fields: 7 }),
+            ("21:00:00:24:ff:31:4c:5a:00", FieldCount { fields: 9 }),
+            ("21:00:0:24:ff:31:4c:5a", BadField { field: 2 }),
+            ("21:00::24:ff:31:4c:5a", BadField { field: 2 }),
+            ("21:00:000:24:ff:31:4c:5a", BadField { field: 2 }),
+            ("21000024ff314c5", DigitCount { digits: 15 }),
+            ("0x21000024ff314c5a00", DigitCount { digits: 18 }),
+            ("0x", DigitCount { digits: 0 }),
+            (
+                "0x21000024ff31-c5a",
+                BadChar {
+                    pos: 14,
+                    byte: b'-',
+                },
+            ),
+            (
+                "21000024ff314c5*",
+                BadChar {
+                    pos: 15,
+                    byte: b'*',
+                },
+            ),
+        ];
+        for (s, e) in cases {
+            assert_eq!(parse_wwpn(s.as_bytes()), Err(*e), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn pattern_forms() {
+        let p = pat("21:00:00:24:ff:*");
+        assert_eq!(
+            (p.value(), p.mask()),
+            (0x2100_0024_ff00_0000, 0xffff_ffff_ff00_0000)
+        );
+        assert_eq!(p.specificity(), 40);
+        assert!(p.matches(W1) && p.matches(W2) && !p.matches(W3));
+        assert_eq!(pat("*"), WwpnPattern::ANY);
+        assert!(WwpnPattern::ANY.matches(W3));
+        // Inner wildcards are one byte each; with 8 fields a trailing * is one byte too.
+        let inner = pat("21:*:00:24:ff:31:4c:*");
+        assert_eq!(inner.mask(), 0xff00_ffff_ffff_ff00);
+        assert!(inner.matches(Wwpn(0x21aa_0024_ff31_4c99)));
+        assert!(!inner.matches(Wwpn(0x21aa_0124_ff31_4c99)));
+        assert_eq!(pat("21:*:00:*").mask(), 0xff00_ff00_0000_0000);
+        assert_eq!(pat("21:00:00:24:FF:31:4C:5A"), WwpnPattern::exact(W1));
+        assert_eq!(pat("21:00:00:24:ff:*").to_string(), "21:00:00:24:ff:*");
+        assert_eq!(inner.to_string(), "21:*:00:24:ff:31:4c:*");
+        assert_eq!(WwpnPattern::ANY.to_string(), "*");
+        assert_eq!(
+            WwpnPattern::exact(W1).to_string(),
+            "21:00:00:24:ff:31:4c:5a"
+        );
+        assert_eq!(WwpnPattern::new(0x12, 0xf0), None);
+        assert_eq!(
+            WwpnPattern::new(0x1234, 0xff00).map(|p| p.value()),
+            Some(0x1200)
+        );
+    }
+
+    #[test]
+    fn pattern_errors() {
+        use WwpnParseError::*;
+        let cases: &[(&str, WwpnParseError)] = &[
+            ("21:00:*:24:ff:31:4c:5a:*", FieldCount { fields: 9 }),
+            ("21:00:00", FieldCount { fields: 3 }),
+            ("21:**", BadChar { pos: 3, byte: b'*' }),
+            ("21:0*", BadChar { pos: 4, byte: b'*' }),
+            ("2*", BadChar { pos: 1, byte: b'*' }),
+            ("21::*", BadField { field: 1 }),
+            ("", Empty),
+        ];
+        for (s, e) in cases {
+            assert_eq!(WwpnPattern::parse(s.as_bytes()), Err(*e), "{s:?}");
+        }
+        assert_eq!(parse_member(b"21:*"), Ok(MemberSpec::Pattern(pat("21:*"))));
+        assert_eq!(
+            parse_member(b"0x21000024ff314c5a"),
+            Ok(MemberSpec::Exact(W1))
+        );
+    }
+
+    #[test]
+    fn resolution_order() {
+        let mut t = std::boxed::Box::new(AclTable::new());
+        let broad = t.add_group(b"broad").unwrap();
+        let narrow = t.add_group(b"narrow").unwrap();
+        let exact = t.add_group(b"exact").unwrap();
+        let twin = t.add_group(b"twin").unwrap();
+        // Nothing configured: the default group.
+        assert_eq!(t.resolve(W1), GroupId::DEFAULT);
+        t.add_pattern(broad, pat("21:*")).unwrap();
+        assert_eq!(t.resolve(W1), broad);
+        t.add_pattern(narrow, pat("21:00:00:24:ff:*")).unwrap();
+        assert_eq!(t.resolve(W1), narrow, "more specific pattern wins");
+        assert_eq!(t.resolve(Wwpn(0x2101_0000_0000_0000)), broad);
+        // Same specificity: the earlier-created group wins regardless of insertion order.
+        t.add_pattern(twin, pat("21:00:00:24:*:31:*")).unwrap();
+        t.add_pattern(narrow, pat("21:00:00:24:*:*:4c:5a")).unwrap();
+        assert_eq!(pat("21:00:00:24:*:31:*").specificity(), 40);
+        assert_eq!(t.resolve(Wwpn(0x2100_0024_0031_0000)), twin);
+        assert_eq!(t.resolve(Wwpn(0x2100_0024_0000_4c5a)), narrow);
+        assert_eq!(
+            t.resolve(Wwpn(0x2100_0024_0031_4c5a)),
+            narrow,
+            "tie: narrow created before twin"
+        );
+        t.add_initiator(exact, W1).unwrap();
+        assert_eq!(t.resolve(W1), exact, "exact beats any pattern");
+        t.add_pattern(exact, WwpnPattern::ANY).unwrap();
+        assert_eq!(t.resolve(W3), exact);
+        assert_eq!(t.resolve(Wwpn(0x2101_0000_0000_0000)), broad);
+    }
+
+    #[test]
+    fn config_errors() {
+        let mut t = std::boxed::Box::new(AclTable::new());
+        let a = t.add_group(b"a").unwrap();
+        let b = t.add_group(b"host-b_1.x:y").unwrap();
+        assert_eq!(t.add_group(b""), Err(AclError::BadName));
+        assert_eq!(t.add_group(&[b'n'; 33]), Err(AclError::BadName));
+        assert!(t.add_group(&[b'n'; 32]).is_ok());
+        assert_eq!(t.add_group(b"has space"), Err(AclError::BadName));
+        assert_eq!(t.add_group(b"a/b"), Err(AclError::BadName));
+        assert_eq!(t.add_group(b"a"), Err(AclError::DuplicateName));
+        assert_eq!(t.add_group(b"default"), Err(AclError::DuplicateName));
+        t.add_initiator(a, W1).unwrap();
+        assert_eq!(
+            t.add_initiator(b, W1),
+            Err(AclError::DuplicateWwpn { group: a })
+        );
+        assert_eq!(
+            t.add_initiator(a, W1),
+            Err(AclError::DuplicateWwpn { group: a })
+        );
+        assert_eq!(t.add_initiator(a, Wwpn(0)), Err(AclError::ZeroWwpn));
+        assert_eq!(
+            t.add_initiator(GroupId::DEFAULT, W2),
+            Err(AclError::DefaultGroup)
+        );
+        assert_eq!(
+            t.remove_group(GroupId::DEFAULT),
+            Err(AclError::DefaultGroup)
+        );
+        t.add_pattern(a, pat("50:*")).unwrap();
+        assert_eq!(
+            t.add_pattern(b, pat("50:*")),
+            Err(AclError::DuplicatePattern { group: a })
+        );
+        assert_eq!(t.remove_pattern(b, pat("50:*")), Err(AclError::NotMember));
+        assert_eq!(t.remove_initiator(b, W1), Err(AclError::NotMember));
+        assert_eq!(t.remove_initiator(a, W2), Err(AclError::NotMember));
+        t.map_lun(a, 0, DeviceId(7), false).unwrap();
+        assert_eq!(
+            t.map_lun(a, 0, DeviceId(8), false),
+            Err(AclError::LunAlreadyMapped)
+        );
+        assert_eq!(
+            t.map_lun(a, 256, DeviceId(8), false),
+            Err(AclError::LunOutOfRange)
+        );
+        assert_eq!(t.unmap_lun(a, 1), Err(AclError::LunNotMapped));
+        assert_eq!(t.set_read_only(a, 1, true), Err(AclError::LunNotMapped));
+        t.remove_group(b).unwrap();
+        assert_eq!(t.add_initiator(b, W2), Err(AclError::UnknownGroup));
+        assert_eq!(
+            t.map_lun(b, 1, DeviceId(1), false),
+            Err(AclError::UnknownGroup)
+        );
+        // A new group in the freed slot does not answer to the old id.
+        let c = t.add_group(b"c").unwrap();
+        assert_ne!(b, c);
+        assert_eq!(t.group_name(b), Err(AclError::UnknownGroup));
+        assert_eq!(t.group_name(c), Ok(&b"c"[..]));
+        assert_eq!(t.group_by_name(b"default"), Some(GroupId::DEFAULT));
+        assert_eq!(t.group_by_name(b"c"), Some(c));
+    }
+
+    #[test]
+    fn capacity_limits() {
+        let mut t = std::boxed::Box::new(AclTable::new());
+        let mut last = None;
+        for i in 0..MAX_GROUPS {
+            last = Some(t.add_group(std::format!("g{i}").as_bytes()).unwrap());
+        }
+        let g = last.unwrap();
+        let before = t.clone();
+        assert_eq!(t.add_group(b"one-more"), Err(AclError::GroupsFull));
+        assert_eq!(t, before);
+        for i in 0..MAX_INITIATORS as u64 {
+            t.add_initiator(g, Wwpn(i + 1)).unwrap();
+        }
+        assert_eq!(
+            t.add_initiator(g, Wwpn(u64::MAX)),
+            Err(AclError::InitiatorsFull)
+        );
+        for i in 0..MAX_PATTERNS as u64 {
+            t.add_pattern(g, WwpnPattern::new(i << 56, 0xff00_0000_0000_0000).unwrap())
+                .unwrap();
+        }
+        assert_eq!(
+            t.add_pattern(g, pat("ff:ff:*")),
+            Err(AclError::PatternsFull)
+        );
+        for l in 0..MAX_LUNS as u16 {
+            t.map_lun(g, l, DeviceId(u32::from(l)), false).unwrap();
+        }
+        assert_eq!(t.luns_of(g).count(), MAX_LUNS);
+        assert_ne!(t, before);
+    }
+
+    #[test]
+    fn resolved_map_is_bound_to_its_wwpn() {
+        let mut t = std::boxed::Box::new(AclTable::new());
+        let a = t.add_group(b"a").unwrap();
+        t.add_initiator(a, W1).unwrap();
+        t.map_lun(a, 0, DeviceId(10), false).unwrap();
+        t.map_lun(a, 5, DeviceId(11), true).unwrap();
+        t.map_lun(GroupId::DEFAULT, 0, DeviceId(99), true).unwrap();
+        let mut m1 = std::boxed::Box::new(ResolvedMap::new());
+        let mut m2 = std::boxed::Box::new(ResolvedMap::new());
+        assert_eq!(
+            m1.lookup(W1, Lun::from_index(0)),
+            Err(LunLookupError::WrongInitiator)
+        );
+        assert_eq!(
+            m1.lookup(Wwpn(0), Lun::from_index(0)),
+            Err(LunLookupError::WrongInitiator)
+        );
+        t.resolve_into(W1, &mut m1);
+        t.resolve_into(W2, &mut m2);
+        assert_eq!((m1.group(), m2.group()), (a, GroupId::DEFAULT));
+        let lu5 = LunMapping {
+            device: DeviceId(11),
+            read_only: true,
+        };
+        assert_eq!(m1.lookup(W1, Lun::from_index(5)), Ok(lu5));
+        assert_eq!(
+            m1.lookup(W1, Lun::from_index(1)),
+            Err(LunLookupError::NotMapped)
+        );
+        assert_eq!(
+            m1.lookup(W1, Lun::from_index(300)),
+            Err(LunLookupError::NotMapped)
+        );
+        assert_eq!(
+            m1.lookup(W1, Lun(0x0000_0001_0000_0000)),
+            Err(LunLookupError::NotMapped)
+        );
+        // The other initiator's map never serves W1, and vice versa.
+        assert_eq!(
+            m2.lookup(W1, Lun::from_index(0)),
+            Err(LunLookupError::WrongInitiator)
+        );
+        assert_eq!(
+            m1.lookup(W2, Lun::from_index(0)),
+            Err(LunLookupError::WrongInitiator)
+        );
+        assert_eq!(
+            m2.lookup(W2, Lun::from_index(0)),
+            Ok(LunMapping {
+                device: DeviceId(99),
+                read_only: true
+            })
+        );
+        let listed: std::vec::Vec<_> = m1.luns(W1).unwrap().collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    Lun::from_index(0),
+                    LunMapping {
+                        device: DeviceId(10),
+                        read_only: false
+                    }
+                ),
+                (Lun::from_index(5), lu5)
+            ]
+        );
+        assert!(m1.luns(W2).is_err());
+    }
+
+    #[test]
+    fn changes_report_affected_sessions() {
+        let mut t = std::boxed::Box::new(AclTable::new());
+        let a = t.add_group(b"a").unwrap();
+        let b = t.add_group(b"b").unwrap();
+        t.add_initiator(a, W1).unwrap();
+        t.add_initiator(b, W2).unwrap();
+        t.map_lun(a, 0, DeviceId(1), false).unwrap();
+        t.map_lun(b, 0, DeviceId(1), false).unwrap();
+        let mut maps: std::vec::Vec<(Wwpn, ResolvedMap)> = [W1, W2, W3]
+            .iter()
+            .map(|&w| (w, ResolvedMap::new()))
+            .collect();
+        for (w, m) in maps.iter_mut() {
+            t.resolve_into(*w, m);
+        }
+        let affected = |t: &AclTable, maps: &[(Wwpn, ResolvedMap)]| {
+            let mut v = std::vec::Vec::new();
+            t.affected(maps.iter().map(|(w, m)| (*w, m)), &mut |w, c| {
+                v.push((w, c))
+            });
+            v
+        };
+        assert!(affected(&t, &maps).is_empty());
+        let lun_change = MapChange {
+            group_changed: false,
+            luns_changed: true,
+            flags_changed: false,
+        };
+        t.map_lun(a, 1, DeviceId(2), false).unwrap();
+        assert_eq!(affected(&t, &maps), [(W1, lun_change)]);
+        assert_eq!(
+            lun_change.unit_attention(),
+            Some(Asc::REPORTED_LUNS_DATA_CHANGED)
+        );
+        t.unmap_lun(a, 1).unwrap();
+        assert!(affected(&t, &maps).is_empty(), "net change is nothing");
+        // Moving W1 into b: same LUN inventory, but the group changed.
+        t.move_initiator(W1, b).unwrap();
+        let moved = MapChange {
+            group_changed: true,
+            luns_changed: false,
+            flags_changed: false,
+        };
+        assert_eq!(affected(&t, &maps), [(W1, moved)]);
+        assert!(moved.unit_attention().is_some());
+        t.move_initiator(W1, a).unwrap();
+        t.set_read_only(b, 0, true).unwrap();
+        let flags = MapChange {
+            group_changed: false,
+            luns_changed: false,
+            flags_changed: true,
+        };
+        assert_eq!(affected(&t, &maps), [(W2, flags)]);
+        assert_eq!(flags.unit_attention(), None);
+        // W3 (default group) is affected by the default LUN map and by a new pattern.
+        t.set_read_only(b, 0, false).unwrap();
+        t.map_lun(GroupId::DEFAULT, 3, DeviceId(3), false).unwrap();
+        assert_eq!(affected(&t, &maps), [(W3, lun_change)]);
+        for (w, m) in maps.iter_mut() {
+            t.resolve_into(*w, m);
+        }
+        assert!(affected(&t, &maps).is_empty());
+        t.add_pattern(a, pat("50:*")).unwrap();
+        assert_eq!(
+            affected(&t, &maps),
+            [(
+                W3,
+                MapChange {
+                    group_changed: true,
+                    luns_changed: true,
+                    flags_changed: false
+                }
+            )]
+        );
+        // Removing a group sends its members back to the default group.
+        for (w, m) in maps.iter_mut() {
+            t.resolve_into(*w, m);
+        }
+        t.remove_group(b).unwrap();
+        assert_eq!(t.resolve(W2), GroupId::DEFAULT);
+        assert_eq!(
+            affected(&t, &maps),
+            [(
+                W2,
+                MapChange {
+                    group_changed: true,
+                    luns_changed: true,
+                    flags_changed: false
+                }
+            )]
+        );
+    }
+}
