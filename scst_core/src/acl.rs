@@ -408,12 +408,16 @@ struct Group {
     name: [u8; GROUP_NAME_MAX],
     name_len: u8,
     serial: u32,
-    luns: [Option<LunMapping>; MAX_LUNS],
 }
 
-impl Group {
-    const EMPTY_LUNS: [Option<LunMapping>; MAX_LUNS] = [None; MAX_LUNS];
+type LunArray = [Option<LunMapping>; MAX_LUNS];
+const EMPTY_LUNS: LunArray = [None; MAX_LUNS];
+/// Shared empty map, so no code path builds a 2 KiB temporary.
+static EMPTY_ROW: LunArray = EMPTY_LUNS;
+/// Row of [`AclTable::luns`] holding the default group's map.
+const DEFAULT_ROW: usize = MAX_GROUPS;
 
+impl Group {
     fn name(&self) -> &[u8] {
         self.name.get(..usize::from(self.name_len)).unwrap_or(&[])
     }
@@ -436,7 +440,9 @@ struct PatternEntry {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct AclTable {
     groups: [Option<Group>; MAX_GROUPS],
-    default_luns: [Option<LunMapping>; MAX_LUNS],
+    /// LUN maps, one row per group slot plus the default group's row; kept outside
+    /// `groups` so no change builds a 2 KiB group value on the stack.
+    luns: [LunArray; MAX_GROUPS + 1],
     members: [Option<Member>; MAX_INITIATORS],
     patterns: [Option<PatternEntry>; MAX_PATTERNS],
     next_serial: u32,
@@ -462,7 +468,7 @@ impl AclTable {
     pub const fn new() -> Self {
         AclTable {
             groups: [None; MAX_GROUPS],
-            default_luns: Group::EMPTY_LUNS,
+            luns: [EMPTY_LUNS; MAX_GROUPS + 1],
             members: [None; MAX_INITIATORS],
             patterns: [None; MAX_PATTERNS],
             next_serial: 1,
@@ -504,22 +510,21 @@ impl AclTable {
         self.group(g).map(|_| g.slot)
     }
 
-    fn luns(&self, g: GroupId) -> Result<&[Option<LunMapping>; MAX_LUNS], AclError> {
+    fn row(&self, g: GroupId) -> Result<usize, AclError> {
         if g.is_default() {
-            return Ok(&self.default_luns);
+            return Ok(DEFAULT_ROW);
         }
-        self.group(g).map(|grp| &grp.luns)
+        self.group(g).map(|_| usize::from(g.slot))
     }
 
-    fn luns_mut(&mut self, g: GroupId) -> Result<&mut [Option<LunMapping>; MAX_LUNS], AclError> {
-        if g.is_default() {
-            return Ok(&mut self.default_luns);
-        }
-        self.group(g)?;
-        match self.groups.get_mut(usize::from(g.slot)) {
-            Some(Some(grp)) => Ok(&mut grp.luns),
-            _ => Err(AclError::UnknownGroup),
-        }
+    fn luns(&self, g: GroupId) -> Result<&LunArray, AclError> {
+        let row = self.row(g)?;
+        self.luns.get(row).ok_or(AclError::UnknownGroup)
+    }
+
+    fn luns_mut(&mut self, g: GroupId) -> Result<&mut LunArray, AclError> {
+        let row = self.row(g)?;
+        self.luns.get_mut(row).ok_or(AclError::UnknownGroup)
     }
 
     /// Creates an empty group.
@@ -540,7 +545,6 @@ impl AclTable {
             name: [0; GROUP_NAME_MAX],
             name_len: 0,
             serial: self.next_serial,
-            luns: Group::EMPTY_LUNS,
         };
         if let Some(dst) = g.name.get_mut(..name.len()) {
             dst.copy_from_slice(name);
@@ -552,6 +556,9 @@ impl AclTable {
         };
         if let Some(s) = self.groups.get_mut(slot) {
             *s = Some(g);
+        }
+        if let Some(row) = self.luns.get_mut(slot) {
+            row.fill(None);
         }
         self.next_serial = next;
         self.bump();
@@ -574,6 +581,9 @@ impl AclTable {
         }
         if let Some(s) = self.groups.get_mut(usize::from(slot)) {
             *s = None;
+        }
+        if let Some(row) = self.luns.get_mut(usize::from(slot)) {
+            row.fill(None);
         }
         self.bump();
         Ok(())
@@ -833,10 +843,7 @@ impl AclTable {
         out.wwpn = w;
         out.group = g;
         out.generation = self.generation;
-        out.luns = match self.luns(g) {
-            Ok(l) => *l,
-            Err(_) => Group::EMPTY_LUNS,
-        };
+        out.luns.copy_from_slice(self.luns(g).unwrap_or(&EMPTY_ROW));
     }
 
     /// How `map` differs from what its WWPN resolves to now.
@@ -848,8 +855,7 @@ impl AclTable {
         let group_changed = g != map.group;
         let mut luns_changed = false;
         let mut flags_changed = false;
-        let empty = Group::EMPTY_LUNS;
-        let now = self.luns(g).unwrap_or(&empty);
+        let now = self.luns(g).unwrap_or(&EMPTY_ROW);
         for (a, b) in now.iter().zip(map.luns.iter()) {
             match (a, b) {
                 (Some(a), Some(b)) if a.device == b.device => {
@@ -952,7 +958,7 @@ impl ResolvedMap {
             wwpn: Wwpn(0),
             group: GroupId::DEFAULT,
             generation: 0,
-            luns: Group::EMPTY_LUNS,
+            luns: EMPTY_LUNS,
         }
     }
 
