@@ -204,6 +204,11 @@ const EMPTY_SLOT: Slot = Slot {
 ///
 /// Lookups by S_ID use a chained hash index over `Active` sessions (N buckets, so chains
 /// stay short); everything else is a scan of the slots.
+///
+/// A capacity outside that range is a build error, not a runtime panic:
+/// ```compile_fail
+/// let t = scst_core::identity::SessionTable::<0>::new();
+/// ```
 pub struct SessionTable<const N: usize> {
     slots: [Slot; N],
     buckets: [u16; N],
