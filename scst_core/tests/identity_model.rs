@@ -742,7 +742,7 @@ fn generator_reaches_the_interesting_cases() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn identity_model_roomy_table(events in prop::collection::vec(ev_strategy(), 1..120)) {
