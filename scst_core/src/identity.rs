@@ -303,10 +303,7 @@ impl<const N: usize> SessionTable<N> {
             };
             self.start_teardown(i, reason, s.nexus.handle == nexus.handle, on_teardown);
         }
-        if let Some(i) = merge_into {
-            let Some(r) = self.ref_of(i) else {
-                return Err(LoginError::TableFull);
-            };
+        if let Some(r) = merge_into.and_then(|i| self.ref_of(i)) {
             return Ok(Login {
                 session: r,
                 ready: !self.blocked(&nexus),
