@@ -15,6 +15,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod acl;
+pub mod identity;
 pub mod pr;
 pub mod task_set;
 pub mod tmf;
