@@ -176,8 +176,14 @@ fn warr<const O: usize, const N: usize>(e: &mut Entry, v: [u8; N]) {
 /// The first 64 bytes of `buf` as an entry, or [`DecodeError::Short`].
 pub fn entry_of(buf: &[u8]) -> Result<&Entry, DecodeError> {
     match buf.get(..IOCB_SIZE) {
-        Some(s) => s.try_into().map_err(|_| DecodeError::Short { need: IOCB_SIZE, have: buf.len() }),
-        None => Err(DecodeError::Short { need: IOCB_SIZE, have: buf.len() }),
+        Some(s) => s.try_into().map_err(|_| DecodeError::Short {
+            need: IOCB_SIZE,
+            have: buf.len(),
+        }),
+        None => Err(DecodeError::Short {
+            need: IOCB_SIZE,
+            have: buf.len(),
+        }),
     }
 }
 
@@ -215,7 +221,12 @@ impl Header {
     /// Reads the header of the entry at the start of `buf`.
     pub fn read(buf: &[u8]) -> Result<Header, DecodeError> {
         let e = entry_of(buf)?;
-        Ok(Header { entry_type: e[0], entry_count: e[1], sys_define: e[2], entry_status: e[3] })
+        Ok(Header {
+            entry_type: e[0],
+            entry_count: e[1],
+            sys_define: e[2],
+            entry_status: e[3],
+        })
     }
 }
 
@@ -286,11 +297,16 @@ impl Cdb {
         }
         let mut bytes = [0u8; MAX_CDB_LEN];
         bytes.get_mut(..cdb.len())?.copy_from_slice(cdb);
-        Some(Cdb { bytes, len: len as u16 })
+        Some(Cdb {
+            bytes,
+            len: len as u16,
+        })
     }
     /// The CDB bytes (at least 16).
     pub fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or(&self.bytes)
+        self.bytes
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.bytes)
     }
     /// Number of additional CDB dwords beyond the first 16 bytes.
     pub fn add_cdb_len(&self) -> u8 {
@@ -389,7 +405,10 @@ pub struct Split<'a> {
 impl<'a> Split<'a> {
     /// A contiguous byte string.
     pub const fn one(buf: &'a [u8]) -> Self {
-        Split { head: buf, tail: &[] }
+        Split {
+            head: buf,
+            tail: &[],
+        }
     }
     /// Total length.
     pub const fn len(&self) -> usize {
@@ -439,17 +458,29 @@ impl Atio7 {
         }
         let need = entries * IOCB_SIZE;
         if buf.len() < need {
-            return Err(DecodeError::Short { need, have: buf.len() });
+            return Err(DecodeError::Short {
+                need,
+                have: buf.len(),
+            });
         }
         let cdb_len = 16 + 4 * usize::from(add);
-        let mut cdb = Cdb { bytes: [0u8; MAX_CDB_LEN], len: cdb_len as u16 };
+        let mut cdb = Cdb {
+            bytes: [0u8; MAX_CDB_LEN],
+            len: cdb_len as u16,
+        };
         for (i, slot) in cdb.bytes.iter_mut().take(cdb_len).enumerate() {
-            *slot = buf.byte(0x2C + i).ok_or(DecodeError::Short { need, have: buf.len() })?;
+            *slot = buf.byte(0x2C + i).ok_or(DecodeError::Short {
+                need,
+                have: buf.len(),
+            })?;
         }
         let dl_off = 0x2C + cdb_len;
         let mut dl = [0u8; 4];
         for (i, b) in dl.iter_mut().enumerate() {
-            *b = buf.byte(dl_off + i).ok_or(DecodeError::Short { need, have: buf.len() })?;
+            *b = buf.byte(dl_off + i).ok_or(DecodeError::Short {
+                need,
+                have: buf.len(),
+            })?;
         }
         Ok(Atio7 {
             fcp_cmnd_len,
@@ -514,12 +545,19 @@ impl Atio7 {
         w8::<0x28>(&mut e, self.cmnd.cmnd_ref);
         w8::<0x29>(&mut e, self.cmnd.task_byte);
         w8::<0x2A>(&mut e, self.cmnd.tmf);
-        w8::<0x2B>(&mut e, (add << 2) | u8::from(self.cmnd.rddata) << 1 | u8::from(self.cmnd.wrdata));
-        let first = out.get_mut(..IOCB_SIZE).ok_or(EncodeError::Short { need })?;
+        w8::<0x2B>(
+            &mut e,
+            (add << 2) | u8::from(self.cmnd.rddata) << 1 | u8::from(self.cmnd.wrdata),
+        );
+        let first = out
+            .get_mut(..IOCB_SIZE)
+            .ok_or(EncodeError::Short { need })?;
         first.copy_from_slice(&e);
         let cdb = self.cmnd.cdb.as_slice();
         let cdb_end = 0x2C + cdb.len();
-        out.get_mut(0x2C..cdb_end).ok_or(EncodeError::Short { need })?.copy_from_slice(cdb);
+        out.get_mut(0x2C..cdb_end)
+            .ok_or(EncodeError::Short { need })?
+            .copy_from_slice(cdb);
         out.get_mut(cdb_end..cdb_end + 4)
             .ok_or(EncodeError::Short { need })?
             .copy_from_slice(&self.cmnd.data_length.to_be_bytes());
@@ -895,7 +933,11 @@ impl Ctio7 {
             residual: 0,
             ox_id: atio.fc.ox_id,
             scsi_status: 0,
-            body: Ctio7Body::Mode1 { sense_length: 0, response_len: 0, sense: [0; CTIO7_SENSE_LEN] },
+            body: Ctio7Body::Mode1 {
+                sense_length: 0,
+                response_len: 0,
+                sense: [0; CTIO7_SENSE_LEN],
+            },
         }
     }
 
@@ -922,7 +964,11 @@ impl Ctio7 {
             if usize::from(response_len) > CTIO7_SENSE_LEN {
                 return Err(DecodeError::BadLength(u32::from(response_len)));
             }
-            Ctio7Body::Mode1 { sense_length, response_len, sense: swap_dwords(&rarr::<0x28, 24>(e)) }
+            Ctio7Body::Mode1 {
+                sense_length,
+                response_len,
+                sense: swap_dwords(&rarr::<0x28, 24>(e)),
+            }
         } else {
             if usize::from(count) != ctio7_entries(usize::from(dseg_count)) {
                 return Err(DecodeError::BadEntryCount(count));
@@ -930,7 +976,10 @@ impl Ctio7 {
             Ctio7Body::Mode0 {
                 relative_offset: r32::<0x24>(e),
                 transfer_length: r32::<0x2C>(e),
-                dsd: Dsd64 { addr: r64::<0x34>(e), len: r32::<0x3C>(e) },
+                dsd: Dsd64 {
+                    addr: r64::<0x34>(e),
+                    len: r32::<0x3C>(e),
+                },
             }
         };
         Ok(Ctio7 {
@@ -968,13 +1017,21 @@ impl Ctio7 {
         w16::<0x20>(&mut e, self.ox_id);
         w16::<0x22>(&mut e, self.scsi_status);
         match self.body {
-            Ctio7Body::Mode0 { relative_offset, transfer_length, dsd } => {
+            Ctio7Body::Mode0 {
+                relative_offset,
+                transfer_length,
+                dsd,
+            } => {
                 w32::<0x24>(&mut e, relative_offset);
                 w32::<0x2C>(&mut e, transfer_length);
                 w64::<0x34>(&mut e, dsd.addr);
                 w32::<0x3C>(&mut e, dsd.len);
             }
-            Ctio7Body::Mode1 { sense_length, response_len, sense } => {
+            Ctio7Body::Mode1 {
+                sense_length,
+                response_len,
+                sense,
+            } => {
                 flags |= ctio_flags::STATUS_MODE_1;
                 w16::<0x18>(&mut e, sense_length);
                 w16::<0x24>(&mut e, response_len);
@@ -1090,11 +1147,26 @@ impl ContA64 {
         expect_single(e, entry_type::CONTINUE_A64)?;
         Ok(ContA64 {
             dsds: [
-                Dsd64 { addr: r64::<0x04>(e), len: r32::<0x0C>(e) },
-                Dsd64 { addr: r64::<0x10>(e), len: r32::<0x18>(e) },
-                Dsd64 { addr: r64::<0x1C>(e), len: r32::<0x24>(e) },
-                Dsd64 { addr: r64::<0x28>(e), len: r32::<0x30>(e) },
-                Dsd64 { addr: r64::<0x34>(e), len: r32::<0x3C>(e) },
+                Dsd64 {
+                    addr: r64::<0x04>(e),
+                    len: r32::<0x0C>(e),
+                },
+                Dsd64 {
+                    addr: r64::<0x10>(e),
+                    len: r32::<0x18>(e),
+                },
+                Dsd64 {
+                    addr: r64::<0x1C>(e),
+                    len: r32::<0x24>(e),
+                },
+                Dsd64 {
+                    addr: r64::<0x28>(e),
+                    len: r32::<0x30>(e),
+                },
+                Dsd64 {
+                    addr: r64::<0x34>(e),
+                    len: r32::<0x3C>(e),
+                },
             ],
         })
     }
@@ -1281,7 +1353,11 @@ impl AbtsResp24 {
                 high_seq_cnt: 0xFFFF,
             }
         } else {
-            BaPayload::Rjt { reason_code: BA_RJT_REASON_UNABLE_TO_PERFORM, reason_expl: 0, vendor_uniq: 0 }
+            BaPayload::Rjt {
+                reason_code: BA_RJT_REASON_UNABLE_TO_PERFORM,
+                reason_expl: 0,
+                vendor_uniq: 0,
+            }
         };
         AbtsResp24 {
             handle,
@@ -1349,7 +1425,14 @@ impl AbtsResp24 {
         w32::<0x10>(&mut e, self.exchange_address);
         let mut fc = self.fc;
         match self.payload {
-            BaPayload::Acc { seq_id_valid, seq_id_last, ox_id, rx_id, low_seq_cnt, high_seq_cnt } => {
+            BaPayload::Acc {
+                seq_id_valid,
+                seq_id_last,
+                ox_id,
+                rx_id,
+                low_seq_cnt,
+                high_seq_cnt,
+            } => {
                 fc.r_ctl = R_CTL_BA_ACC;
                 w8::<0x2E>(&mut e, seq_id_last);
                 w8::<0x2F>(&mut e, seq_id_valid);
@@ -1358,7 +1441,11 @@ impl AbtsResp24 {
                 w16::<0x34>(&mut e, high_seq_cnt);
                 w16::<0x36>(&mut e, low_seq_cnt);
             }
-            BaPayload::Rjt { reason_code, reason_expl, vendor_uniq } => {
+            BaPayload::Rjt {
+                reason_code,
+                reason_expl,
+                vendor_uniq,
+            } => {
                 fc.r_ctl = R_CTL_BA_RJT;
                 w8::<0x2C>(&mut e, vendor_uniq);
                 w8::<0x2D>(&mut e, reason_expl);
@@ -1521,13 +1608,23 @@ impl VpCtrl24 {
         let bit = usize::from(vp_index.checked_sub(1)?);
         let mut map = [0u8; 16];
         *map.get_mut(bit / 8)? |= 1 << (bit % 8);
-        Some(VpCtrl24 { handle, command, vp_count: 1, vp_idx_map: map, ..Default::default() })
+        Some(VpCtrl24 {
+            handle,
+            command,
+            vp_count: 1,
+            vp_idx_map: map,
+            ..Default::default()
+        })
     }
 
     /// Whether `vp_index` is selected in the bitmap.
     pub fn selects(&self, vp_index: u8) -> bool {
-        let Some(bit) = vp_index.checked_sub(1).map(usize::from) else { return false };
-        self.vp_idx_map.get(bit / 8).is_some_and(|b| b & (1 << (bit % 8)) != 0)
+        let Some(bit) = vp_index.checked_sub(1).map(usize::from) else {
+            return false;
+        };
+        self.vp_idx_map
+            .get(bit / 8)
+            .is_some_and(|b| b & (1 << (bit % 8)) != 0)
     }
 
     /// Decodes a VP control entry.
@@ -1710,7 +1807,10 @@ impl Rida24 {
 
 // ---- dispatch -------------------------------------------------------------------------
 
-/// An entry the firmware produces (ATIO or response queue).
+/// An entry the firmware produces (ATIO or response queue). The ATIO variant is large
+/// (its CDB holds up to 268 bytes) and there is no allocator to box it: decode ATIOs
+/// directly with [`Atio7::decode_split`] on hot paths.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FwEntry {
     /// ATIO type 7.

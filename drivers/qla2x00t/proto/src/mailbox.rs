@@ -116,7 +116,12 @@ pub struct MailboxCmd {
 
 /// Splits a 64-bit DMA address into the (mb2, mb3, mb6, mb7) words the ISP expects.
 pub const fn dma_words(addr: u64) -> [u16; 4] {
-    [(addr >> 16) as u16, addr as u16, (addr >> 48) as u16, (addr >> 32) as u16]
+    [
+        (addr >> 16) as u16,
+        addr as u16,
+        (addr >> 48) as u16,
+        (addr >> 32) as u16,
+    ]
 }
 
 /// Rebuilds a DMA address from mailboxes 2, 3, 6, 7.
@@ -138,7 +143,11 @@ impl MailboxCmd {
     const fn with(op: u16, out: &[usize], inp: &[usize]) -> MailboxCmd {
         let mut mb = [0u16; MAILBOX_COUNT];
         mb[0] = op;
-        MailboxCmd { mb, out_mask: bits(out) | 1, in_mask: bits(inp) | 1 }
+        MailboxCmd {
+            mb,
+            out_mask: bits(out) | 1,
+            in_mask: bits(inp) | 1,
+        }
     }
 
     const fn set_dma(mut self, addr: u64) -> MailboxCmd {
@@ -157,7 +166,8 @@ impl MailboxCmd {
 
     /// LOAD RISC RAM EXTENDED: copy `dwords` 32-bit words from `dma` to RISC `risc_addr`.
     pub const fn load_risc_ram_extended(risc_addr: u32, dma: u64, dwords: u32) -> MailboxCmd {
-        let mut c = Self::with(mbc::LOAD_RISC_RAM_EXTENDED, &[1, 2, 3, 4, 5, 6, 7, 8], &[]).set_dma(dma);
+        let mut c =
+            Self::with(mbc::LOAD_RISC_RAM_EXTENDED, &[1, 2, 3, 4, 5, 6, 7, 8], &[]).set_dma(dma);
         c.mb[1] = risc_addr as u16;
         c.mb[8] = (risc_addr >> 16) as u16;
         c.mb[4] = (dwords >> 16) as u16;
@@ -194,7 +204,11 @@ impl MailboxCmd {
     /// INITIALIZE FIRMWARE (or MID INITIALIZE FIRMWARE for NPIV) with the control block at
     /// `icb_dma`.
     pub const fn initialize_firmware(icb_dma: u64, mid: bool) -> MailboxCmd {
-        let op = if mid { mbc::MID_INITIALIZE_FIRMWARE } else { mbc::INITIALIZE_FIRMWARE };
+        let op = if mid {
+            mbc::MID_INITIALIZE_FIRMWARE
+        } else {
+            mbc::INITIALIZE_FIRMWARE
+        };
         Self::with(op, &[1, 2, 3, 4, 5, 6, 7], &[1, 2]).set_dma(icb_dma)
     }
 
@@ -442,7 +456,11 @@ impl PortDb24 {
     pub fn encode(&self) -> [u8; PORT_DATABASE_SIZE] {
         let mut b = [0u8; PORT_DATABASE_SIZE];
         wr(&mut b, 0x00, &self.flags.to_le_bytes());
-        wr(&mut b, 0x02, &[self.current_login_state, self.last_login_state]);
+        wr(
+            &mut b,
+            0x02,
+            &[self.current_login_state, self.last_login_state],
+        );
         let id = self.port_id.get().to_be_bytes();
         wr(&mut b, 0x08, &[id[1], id[2], id[3]]);
         wr(&mut b, 0x0E, &self.nport_handle.0.to_le_bytes());
@@ -470,7 +488,10 @@ impl GidEntry {
     /// Decodes an entry.
     pub fn decode(b: &[u8]) -> GidEntry {
         let id: [u8; 3] = rd(b, 0);
-        GidEntry { port_id: PortId::from_parts(id[2], id[1], id[0]), handle: Handle(le16(b, 4)) }
+        GidEntry {
+            port_id: PortId::from_parts(id[2], id[1], id[0]),
+            handle: Handle(le16(b, 4)),
+        }
     }
     /// Encodes an entry.
     pub fn encode(&self) -> [u8; GID_LIST_ENTRY_SIZE] {

@@ -149,8 +149,14 @@ impl NotifyEvent {
         };
         match n.status {
             status::ELS => match n.status_subcode {
-                els::PLOGI => NotifyEvent::Plogi { port, node_name: n.node_name() },
-                els::PRLI => NotifyEvent::Prli { port, wd3: n.prli_wd3_lo() },
+                els::PLOGI => NotifyEvent::Plogi {
+                    port,
+                    node_name: n.node_name(),
+                },
+                els::PRLI => NotifyEvent::Prli {
+                    port,
+                    wd3: n.prli_wd3_lo(),
+                },
                 els::LOGO => NotifyEvent::Logo(port),
                 els::PRLO => NotifyEvent::Prlo(port),
                 els::TPRLO => NotifyEvent::Tprlo(port),
@@ -159,7 +165,10 @@ impl NotifyEvent {
                 opcode => NotifyEvent::OtherEls { opcode, port },
             },
             status::PORT_LOGOUT => NotifyEvent::PortLogout(port),
-            status::ABORT_TASK => NotifyEvent::AbortTask { port, exchange_address: n.exchange_address },
+            status::ABORT_TASK => NotifyEvent::AbortTask {
+                port,
+                exchange_address: n.exchange_address,
+            },
             status::LIP_RESET => NotifyEvent::LipReset,
             status::LIP_LINK_REINIT => NotifyEvent::LinkReinit,
             status::PORT_CONFIG => NotifyEvent::PortConfigChanged,
@@ -257,7 +266,10 @@ impl AsyncEvent {
             mba::LOOP_DOWN => AsyncEvent::LinkDown,
             mba::LIP_OCCURRED => AsyncEvent::Lip,
             mba::LIP_RESET => AsyncEvent::LipReset,
-            mba::PORT_UPDATE => AsyncEvent::PortDatabaseChanged { handle: Handle(mb[1]), reason: mb[2] },
+            mba::PORT_UPDATE => AsyncEvent::PortDatabaseChanged {
+                handle: Handle(mb[1]),
+                reason: mb[2],
+            },
             mba::RSCN_UPDATE => AsyncEvent::Rscn {
                 port_id: PortId::new(((mb[1] as u32 & 0xff) << 16) | mb[2] as u32),
                 format: (mb[1] >> 8) as u8,

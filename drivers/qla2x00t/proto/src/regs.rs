@@ -235,13 +235,19 @@ impl IntrType {
     pub const fn is_mailbox(self) -> bool {
         matches!(
             self,
-            IntrType::RomMbxSuccess | IntrType::RomMbxFailed | IntrType::MbxSuccess | IntrType::MbxFailed
+            IntrType::RomMbxSuccess
+                | IntrType::RomMbxFailed
+                | IntrType::MbxSuccess
+                | IntrType::MbxFailed
         )
     }
 
     /// The response queue has new entries.
     pub const fn has_response(self) -> bool {
-        matches!(self, IntrType::RspQueueUpdate | IntrType::RspQueueUpdate25 | IntrType::AtioRspQueueUpdate)
+        matches!(
+            self,
+            IntrType::RspQueueUpdate | IntrType::RspQueueUpdate25 | IntrType::AtioRspQueueUpdate
+        )
     }
 
     /// The ATIO queue has new entries.
@@ -395,7 +401,10 @@ mod tests {
         assert_eq!(mq.offset(QueuePtr::AtioIn), Some(0x1010));
         assert_eq!(mq.offset(QueuePtr::AtioOut), Some(0x1014));
         assert_eq!(QueueRegs::Isp24xx.offset(QueuePtr::AtioOut), Some(0x40));
-        assert_eq!(QueueRegs::Mq { base: u32::MAX }.offset(QueuePtr::RspOut), None);
+        assert_eq!(
+            QueueRegs::Mq { base: u32::MAX }.offset(QueuePtr::RspOut),
+            None
+        );
     }
 
     #[test]
@@ -403,9 +412,14 @@ mod tests {
         let hs = HostStatus(0x4000_801D);
         assert!(hs.risc_int());
         assert_eq!(hs.intr_type(), Some(IntrType::AtioRspQueueUpdate));
-        assert!(hs.intr_type().is_some_and(|t| t.has_atio() && t.has_response()));
+        assert!(hs
+            .intr_type()
+            .is_some_and(|t| t.has_atio() && t.has_response()));
         assert_eq!(hs.mailbox0(), 0x4000);
-        assert_eq!(HostStatus::raised(IntrType::MbxSuccess, 0x4000), HostStatus(0x4000_8010));
+        assert_eq!(
+            HostStatus::raised(IntrType::MbxSuccess, 0x4000),
+            HostStatus(0x4000_8010)
+        );
         assert_eq!(HccrCmd::from_u32(0xA000_0000), Some(HccrCmd::ClrRiscInt));
         assert_eq!(HccrCmd::from_u32(0x7000_0000), None);
     }
