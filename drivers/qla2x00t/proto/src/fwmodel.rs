@@ -179,6 +179,8 @@ struct PortSlot {
     port_id: PortId,
     handle: Handle,
     vp_index: u8,
+    /// Login generation: exchanges of an earlier login of this slot are stale.
+    generation: u32,
     /// Exchange address of the outstanding notify for this port.
     notify_exch: u32,
     notify_op: u8,
@@ -191,6 +193,7 @@ const FREE_PORT: PortSlot = PortSlot {
     port_id: PortId::new(0),
     handle: Handle(0),
     vp_index: 0,
+    generation: 0,
     notify_exch: 0,
     notify_op: 0,
 };
@@ -200,6 +203,7 @@ struct ExchSlot {
     used: bool,
     info: ExchangeInfo,
     handle: Handle,
+    generation: u32,
 }
 
 const FREE_EXCH: ExchSlot = ExchSlot {
@@ -214,6 +218,7 @@ const FREE_EXCH: ExchSlot = ExchSlot {
         data_length: 0,
     },
     handle: Handle(0),
+    generation: 0,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -255,6 +260,8 @@ pub struct FwModel<const P: usize, const X: usize, const V: usize> {
     host_status: u32,
     ictrl: u32,
     pending_mbx: Option<IntrType>,
+    /// While a mailbox command runs, other interrupts wait so its completion comes first.
+    in_mailbox: bool,
     pending_rsp: bool,
     pending_atio: bool,
     async_q: [[u16; 4]; ASYNC_QUEUE],
@@ -269,6 +276,7 @@ pub struct FwModel<const P: usize, const X: usize, const V: usize> {
     exch: [ExchSlot; X],
     vps: [VpSlot; V],
     next_exchange: u32,
+    next_generation: u32,
     stats: FwStats,
 }
 
@@ -287,6 +295,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             host_status: 0,
             ictrl: 0,
             pending_mbx: None,
+            in_mailbox: false,
             pending_rsp: false,
             pending_atio: false,
             async_q: [[0; 4]; ASYNC_QUEUE],
@@ -321,6 +330,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             exch: [FREE_EXCH; X],
             vps: [FREE_VP; V],
             next_exchange: FIRST_EXCHANGE,
+            next_generation: 1,
             stats: FwStats {
                 bad_request_entries: 0,
                 stray_continuations: 0,
@@ -457,7 +467,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
     // ---- interrupts -----------------------------------------------------------------
 
     fn present(&mut self) {
-        if self.host_status & crate::regs::HSR_RISC_INT != 0 {
+        if self.host_status & crate::regs::HSR_RISC_INT != 0 || self.in_mailbox {
             return;
         }
         if let Some(t) = self.pending_mbx.take() {
@@ -491,6 +501,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
     // ---- mailbox --------------------------------------------------------------------
 
     fn finish_mbx(&mut self, status: u16) {
+        self.in_mailbox = false;
         self.mb[0] = status;
         let t = if status == mbs::COMMAND_COMPLETE {
             IntrType::MbxSuccess
@@ -504,6 +515,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
 
     fn run_mailbox<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) {
         let op = self.mb[0];
+        self.in_mailbox = true;
         let status = match (self.risc, op) {
             (RiscState::Reset, _) => mbs::COMMAND_ERROR,
             (RiscState::Rom, mbc::LOAD_RISC_RAM_EXTENDED) => self.mbx_load_ram(mem),
@@ -893,9 +905,10 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         let Some(x) = self.exch.get(xi).copied() else {
             return;
         };
+        // The login that opened the exchange must still be the one on that handle.
         let logged_in = self
             .port_by_handle(x.handle)
-            .is_some_and(|p| p.port_id == x.info.s_id);
+            .is_some_and(|p| p.generation == x.generation);
         if c.flags & ctio_flags::TERMINATE != 0 {
             if let Some(s) = self.exch.get_mut(xi) {
                 s.used = false;
@@ -1287,12 +1300,9 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             .iter()
             .position(|p| p.state != LoginState::Free && p.port_id == s_id && p.vp_index == vp)
         {
-            Some(pi) => {
-                if let Some(h) = self.ports.get(pi).map(|p| p.handle) {
-                    self.drop_exchanges_of(h);
-                }
-                pi
-            }
+            // Exchanges of the replaced login stay open; their CTIOs complete with
+            // PORT_LOGGED_OUT because the generation moved on.
+            Some(pi) => pi,
             None => {
                 let h = self.alloc_handle().ok_or(ModelError::NoResources)?;
                 let pi = self
@@ -1308,6 +1318,8 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         };
         let p = self.ports.get_mut(pi).ok_or(ModelError::NoResources)?;
         p.state = LoginState::PlogiPending;
+        p.generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1).max(1);
         p.wwpn = wwpn;
         p.wwnn = wwnn;
         p.port_id = s_id;
@@ -1368,10 +1380,9 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         self.ready(vp)?;
         let pi = self.port_index(vp, s_id)?;
         self.notify(mem, pi, status::PORT_LOGOUT, 0, 0)?;
+        // Open exchanges complete with PORT_LOGGED_OUT when the driver next touches them.
         if let Some(p) = self.ports.get_mut(pi) {
             p.state = LoginState::Free;
-            let h = p.handle;
-            self.drop_exchanges_of(h);
         }
         Ok(())
     }
@@ -1396,7 +1407,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         if p.state != LoginState::Active {
             return Err(ModelError::NotLoggedIn);
         }
-        let handle = p.handle;
+        let (handle, generation) = (p.handle, p.generation);
         let cdb = Cdb::new(cdb).ok_or(ModelError::BadCdb)?;
         let xi = self
             .exch
@@ -1446,6 +1457,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                     data_length,
                 },
                 handle,
+                generation,
             };
         }
         Ok(exchange_addr)

@@ -82,7 +82,11 @@ fn atio7_task_attrs_and_directions() {
     for (byte, want) in table {
         let mut b = atio_read_image();
         b[0x29] = byte;
-        assert_eq!(Atio7::decode(&b).unwrap().cmnd.task_attr(), want, "task byte {byte:#x}");
+        assert_eq!(
+            Atio7::decode(&b).unwrap().cmnd.task_attr(),
+            want,
+            "task byte {byte:#x}"
+        );
     }
     for (bits, want) in [
         (0u8, Some(DataDirection::None)),
@@ -129,7 +133,10 @@ fn atio7_two_entries_wrapping_the_ring() {
 #[test]
 fn atio7_hostile_inputs_are_typed_errors() {
     let good = atio_read_image();
-    assert_eq!(Atio7::decode(&good[..63]), Err(DecodeError::Short { need: 64, have: 63 }));
+    assert_eq!(
+        Atio7::decode(&good[..63]),
+        Err(DecodeError::Short { need: 64, have: 63 })
+    );
     let mut b = good;
     b[0] = 0x07;
     assert_eq!(Atio7::decode(&b), Err(DecodeError::UnknownType(0x07)));
@@ -146,7 +153,13 @@ fn atio7_hostile_inputs_are_typed_errors() {
     b[0x2B] = 4 << 2; // needs two entries but says one
     assert_eq!(Atio7::decode(&b), Err(DecodeError::BadEntryCount(1)));
     b[1] = 2; // says two, only one present
-    assert_eq!(Atio7::decode(&b), Err(DecodeError::Short { need: 128, have: 64 }));
+    assert_eq!(
+        Atio7::decode(&b),
+        Err(DecodeError::Short {
+            need: 128,
+            have: 64
+        })
+    );
     assert!(Cdb::new(&[0; 17]).is_none());
     assert!(Cdb::new(&[0; 272]).is_none());
     assert_eq!(Cdb::new(&[1; 6]).unwrap().as_slice().len(), 16);
@@ -192,14 +205,25 @@ fn immediate_notify_plogi_image() {
         handle: Handle(5),
         vp_index: 2,
     };
-    assert_eq!(NotifyEvent::from_notify(&n), NotifyEvent::Plogi { port, node_name: Wwpn(0x2000_0024_ff01_0203) });
+    assert_eq!(
+        NotifyEvent::from_notify(&n),
+        NotifyEvent::Plogi {
+            port,
+            node_name: Wwpn(0x2000_0024_ff01_0203)
+        }
+    );
 }
 
 #[test]
 fn immediate_notify_status_table() {
     let port = |b: &[u8; 64]| {
         let n = ImmNotify24::decode(b).unwrap();
-        RemotePort { wwpn: n.port_name, port_id: n.port_id, handle: n.nport_handle, vp_index: n.vp_index }
+        RemotePort {
+            wwpn: n.port_name,
+            port_id: n.port_id,
+            handle: n.nport_handle,
+            vp_index: n.vp_index,
+        }
     };
     let base = plogi_image();
     let p = port(&base);
@@ -209,9 +233,23 @@ fn immediate_notify_status_table() {
         (0x46, 0x24, NotifyEvent::Tprlo(p)),
         (0x46, 0x52, NotifyEvent::Adisc(p)),
         (0x46, 0x50, NotifyEvent::Pdisc(p)),
-        (0x46, 0x04, NotifyEvent::OtherEls { opcode: 0x04, port: p }),
+        (
+            0x46,
+            0x04,
+            NotifyEvent::OtherEls {
+                opcode: 0x04,
+                port: p,
+            },
+        ),
         (0x29, 0, NotifyEvent::PortLogout(p)),
-        (0x20, 0, NotifyEvent::AbortTask { port: p, exchange_address: 0xaabb_ccdd }),
+        (
+            0x20,
+            0,
+            NotifyEvent::AbortTask {
+                port: p,
+                exchange_address: 0xaabb_ccdd,
+            },
+        ),
         (0x0E, 0, NotifyEvent::LipReset),
         (0x0F, 0, NotifyEvent::LinkReinit),
         (0x2A, 0, NotifyEvent::PortConfigChanged),
@@ -226,13 +264,23 @@ fn immediate_notify_status_table() {
         let mut b = base;
         put(&mut b, 0x10, &status.to_le_bytes());
         b[0x12] = sub;
-        assert_eq!(NotifyEvent::from_notify(&ImmNotify24::decode(&b).unwrap()), want, "{status:#x}/{sub:#x}");
+        assert_eq!(
+            NotifyEvent::from_notify(&ImmNotify24::decode(&b).unwrap()),
+            want,
+            "{status:#x}/{sub:#x}"
+        );
     }
     // PRLI: word 3 low half lives at 0x20, little-endian.
     let mut b = base;
     b[0x12] = 0x20;
     put(&mut b, 0x20, &[0x90, 0x00, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(NotifyEvent::from_notify(&ImmNotify24::decode(&b).unwrap()), NotifyEvent::Prli { port: p, wd3: 0x0090 });
+    assert_eq!(
+        NotifyEvent::from_notify(&ImmNotify24::decode(&b).unwrap()),
+        NotifyEvent::Prli {
+            port: p,
+            wd3: 0x0090
+        }
+    );
     assert!(NotifyEvent::Logo(p).ends_sessions());
     assert!(!NotifyEvent::Adisc(p).ends_sessions());
     let mut g = ImmNotify24::decode(&base).unwrap();
@@ -243,18 +291,36 @@ fn immediate_notify_status_table() {
 
 #[test]
 fn async_events() {
-    assert_eq!(AsyncEvent::from_mailboxes([0x8011, 4, 0, 0]), AsyncEvent::LinkUp { speed: 4 });
-    assert_eq!(AsyncEvent::from_mailboxes([0x8012, 0, 0, 0]), AsyncEvent::LinkDown);
+    assert_eq!(
+        AsyncEvent::from_mailboxes([0x8011, 4, 0, 0]),
+        AsyncEvent::LinkUp { speed: 4 }
+    );
+    assert_eq!(
+        AsyncEvent::from_mailboxes([0x8012, 0, 0, 0]),
+        AsyncEvent::LinkDown
+    );
     assert_eq!(
         AsyncEvent::from_mailboxes([0x8014, 0x0007, 0x0006, 0]),
-        AsyncEvent::PortDatabaseChanged { handle: Handle(7), reason: 6 }
+        AsyncEvent::PortDatabaseChanged {
+            handle: Handle(7),
+            reason: 6
+        }
     );
     assert_eq!(
         AsyncEvent::from_mailboxes([0x8015, 0x000a, 0x01ef, 0]),
-        AsyncEvent::Rscn { port_id: PortId::new(0x0a01ef), format: 0 }
+        AsyncEvent::Rscn {
+            port_id: PortId::new(0x0a01ef),
+            format: 0
+        }
     );
-    assert_eq!(AsyncEvent::from_mailboxes([0x8002, 0, 0, 0]), AsyncEvent::SystemError);
-    assert_eq!(AsyncEvent::from_mailboxes([0x8fff, 0, 0, 0]), AsyncEvent::Unknown(0x8fff));
+    assert_eq!(
+        AsyncEvent::from_mailboxes([0x8002, 0, 0, 0]),
+        AsyncEvent::SystemError
+    );
+    assert_eq!(
+        AsyncEvent::from_mailboxes([0x8fff, 0, 0, 0]),
+        AsyncEvent::Unknown(0x8fff)
+    );
 }
 
 #[test]
@@ -311,14 +377,20 @@ fn ctio7_mode0_image() {
     assert_eq!(c.vp_index, 2);
     assert_eq!(c.initiator_id, PortId::new(0x0a0b0c));
     assert_eq!(c.exchange_addr, 0x1234_5678);
-    assert_eq!(c.flags, ctio_flags::SEND_STATUS | ctio_flags::DATA_IN | (2 << 9));
+    assert_eq!(
+        c.flags,
+        ctio_flags::SEND_STATUS | ctio_flags::DATA_IN | (2 << 9)
+    );
     assert_eq!(c.ox_id, 0x1234);
     assert_eq!(
         c.body,
         Ctio7Body::Mode0 {
             relative_offset: 512,
             transfer_length: 4096,
-            dsd: Dsd64 { addr: 0x1_8000_0000, len: 1024 }
+            dsd: Dsd64 {
+                addr: 0x1_8000_0000,
+                len: 1024
+            }
         }
     );
     assert_eq!(c.encode(), b);
@@ -345,10 +417,23 @@ fn ctio7_mode1_sense_is_dword_swapped() {
     put(&mut b, 0x18, &[18, 0]);
     put(&mut b, 0x1A, &0x8040u16.to_le_bytes()); // SEND_STATUS|STATUS_MODE_1
     put(&mut b, 0x22, &0x0202u16.to_le_bytes()); // CHECK CONDITION + SENSE_LEN_VALID
-    put(&mut b, 0x28, &[0x00, 0x05, 0x00, 0x70, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x24]);
+    put(
+        &mut b,
+        0x28,
+        &[
+            0x00, 0x05, 0x00, 0x70, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x24,
+        ],
+    );
     let c = Ctio7::decode(&b).unwrap();
     assert_eq!(c.scsi_status, 0x02 | ss::SENSE_LEN_VALID);
-    assert_eq!(c.body, Ctio7Body::Mode1 { sense_length: 18, response_len: 0, sense });
+    assert_eq!(
+        c.body,
+        Ctio7Body::Mode1 {
+            sense_length: 18,
+            response_len: 0,
+            sense
+        }
+    );
     assert_eq!(c.encode(), b);
     let mut bad = b;
     put(&mut bad, 0x18, &[25, 0]);
@@ -373,7 +458,16 @@ fn ctio7_status_and_continuation_images() {
     assert_eq!(s.status, ctio_status::PORT_LOGGED_OUT);
     assert_eq!(s.entry_status, 4);
     assert_eq!(s.combined_status(), 0x0004_0029);
-    assert_eq!((s.vp_index, s.exchange_address, s.residual, s.ox_id, s.relative_offset), (3, 0x55, 100, 0x1234, 4096));
+    assert_eq!(
+        (
+            s.vp_index,
+            s.exchange_address,
+            s.residual,
+            s.ox_id,
+            s.relative_offset
+        ),
+        (3, 0x55, 100, 0x1234, 4096)
+    );
     assert_eq!(s.encode(), b);
 
     let mut c = [0u8; 64];
@@ -386,7 +480,13 @@ fn ctio7_status_and_continuation_images() {
     }
     let cont = ContA64::decode(&c).unwrap();
     for (i, d) in cont.dsds.iter().enumerate() {
-        assert_eq!(*d, Dsd64 { addr: 0x1000 * (i as u64 + 1), len: 512 * (i as u32 + 1) });
+        assert_eq!(
+            *d,
+            Dsd64 {
+                addr: 0x1000 * (i as u64 + 1),
+                len: 512 * (i as u32 + 1)
+            }
+        );
     }
     assert_eq!(cont.encode(), c);
 }
@@ -447,7 +547,10 @@ fn abts_received_and_response_images() {
     put(&mut want, 0x34, &[0xff, 0xff]); // high_seq_cnt
     put(&mut want, 0x3C, &0x1234_5678u32.to_le_bytes());
     assert_eq!(r, want);
-    assert_eq!(AbtsResp24::decode(&r).unwrap(), AbtsResp24::for_abts(&a, 0x0FFF_FFFF, true));
+    assert_eq!(
+        AbtsResp24::decode(&r).unwrap(),
+        AbtsResp24::for_abts(&a, 0x0FFF_FFFF, true)
+    );
 
     let rj = AbtsResp24::for_abts(&a, 1, false).encode();
     assert_eq!(rj[0x17], 0x85);
@@ -455,7 +558,10 @@ fn abts_received_and_response_images() {
     assert_eq!(&rj[0x30..0x38], &[0u8; 8]);
     let mut unknown = rj;
     unknown[0x17] = 0x86;
-    assert_eq!(AbtsResp24::decode(&unknown), Err(DecodeError::BadField(0x17)));
+    assert_eq!(
+        AbtsResp24::decode(&unknown),
+        Err(DecodeError::BadField(0x17))
+    );
 
     let mut c = [0u8; 64];
     c[0] = 0x55;
@@ -468,8 +574,14 @@ fn abts_received_and_response_images() {
     put(&mut c, 0x38, &3u32.to_le_bytes());
     put(&mut c, 0x3C, &0x1234_5678u32.to_le_bytes());
     let s = AbtsRespStatus::decode(&c).unwrap();
-    assert_eq!((s.handle, s.compl_status, s.nport_handle), (9, 0x31, Handle(5)));
-    assert_eq!((s.error_subcode1, s.error_subcode2, s.exchange_addr_to_abort), (0x1E, 3, 0x1234_5678));
+    assert_eq!(
+        (s.handle, s.compl_status, s.nport_handle),
+        (9, 0x31, Handle(5))
+    );
+    assert_eq!(
+        (s.error_subcode1, s.error_subcode2, s.exchange_addr_to_abort),
+        (0x1E, 3, 0x1234_5678)
+    );
     assert_eq!(s.encode(), c);
 }
 
@@ -484,7 +596,10 @@ fn marker_vp_and_rida_images() {
     m[0x0D] = 4;
     put(&mut m, 0x10, &[0x00, 0x07, 0, 0, 0, 0, 0, 0]);
     let mk = Marker24::decode(&m).unwrap();
-    assert_eq!((mk.handle, mk.nport_handle, mk.modifier, mk.vp_index, mk.lun), (1, Handle(5), 2, 4, Lun::from_index(7)));
+    assert_eq!(
+        (mk.handle, mk.nport_handle, mk.modifier, mk.vp_index, mk.lun),
+        (1, Handle(5), 2, 4, Lun::from_index(7))
+    );
     assert_eq!(mk.encode(), m);
     let mut bad = m;
     bad[0x0A] = 3;
@@ -517,7 +632,10 @@ fn marker_vp_and_rida_images() {
     put(&mut cfg, 0x14, &[0x50, 0, 0, 0, 0, 0, 0, 5]);
     put(&mut cfg, 0x1C, &[0x51, 0, 0, 0, 0, 0, 0, 5]);
     let vc = VpConfig24::decode(&cfg).unwrap();
-    assert_eq!((vc.command, vc.vp_count, vc.vp_index1, vc.options_idx1), (1, 1, 5, VP_OPT_ENABLE));
+    assert_eq!(
+        (vc.command, vc.vp_count, vc.vp_index1, vc.options_idx1),
+        (1, 1, 5, VP_OPT_ENABLE)
+    );
     assert_eq!(vc.port_name_idx1, Wwpn(0x5000_0000_0000_0005));
     assert_eq!(vc.node_name_idx1, Wwpn(0x5100_0000_0000_0005));
     assert_eq!(vc.encode(), cfg);
@@ -551,15 +669,33 @@ fn dispatchers_reject_unknown_and_bad_counts() {
     let mut b = [0u8; 64];
     b[0] = 0x03; // status type 0 (initiator-mode entry): not ours
     b[1] = 1;
-    assert_eq!(FwEntry::decode(Split::one(&b)), Err(DecodeError::UnknownType(0x03)));
+    assert_eq!(
+        FwEntry::decode(Split::one(&b)),
+        Err(DecodeError::UnknownType(0x03))
+    );
     assert_eq!(HostEntry::decode(&b), Err(DecodeError::UnknownType(0x03)));
     let mut n = plogi_image();
     n[1] = 2;
-    assert_eq!(FwEntry::decode(Split::one(&n)), Err(DecodeError::BadEntryCount(2)));
-    assert_eq!(FwEntry::decode(Split::one(&n[..10])), Err(DecodeError::Short { need: 64, have: 10 }));
-    assert!(matches!(FwEntry::decode(Split::one(&plogi_image())), Ok(FwEntry::ImmNotify(_))));
-    assert!(matches!(FwEntry::decode(Split::one(&atio_read_image())), Ok(FwEntry::Atio7(_))));
-    assert!(matches!(FwEntry::decode(Split::one(&abts_image())), Ok(FwEntry::AbtsRecv(_))));
+    assert_eq!(
+        FwEntry::decode(Split::one(&n)),
+        Err(DecodeError::BadEntryCount(2))
+    );
+    assert_eq!(
+        FwEntry::decode(Split::one(&n[..10])),
+        Err(DecodeError::Short { need: 64, have: 10 })
+    );
+    assert!(matches!(
+        FwEntry::decode(Split::one(&plogi_image())),
+        Ok(FwEntry::ImmNotify(_))
+    ));
+    assert!(matches!(
+        FwEntry::decode(Split::one(&atio_read_image())),
+        Ok(FwEntry::Atio7(_))
+    ));
+    assert!(matches!(
+        FwEntry::decode(Split::one(&abts_image())),
+        Ok(FwEntry::AbtsRecv(_))
+    ));
     // Counted-and-dropped: a batch of garbage entries yields only typed errors.
     let mut errors = 0;
     for t in 0u8..=255 {
@@ -580,7 +716,10 @@ fn mailbox_builders_place_parameters() {
     let c = MailboxCmd::load_risc_ram_extended(0x0010_0000, 0x1122_3344_5566_7788, 0x0001_0002);
     assert_eq!(c.mb[0], 0x0B);
     assert_eq!((c.mb[1], c.mb[8]), (0x0000, 0x0010));
-    assert_eq!((c.mb[2], c.mb[3], c.mb[6], c.mb[7]), (0x5566, 0x7788, 0x1122, 0x3344));
+    assert_eq!(
+        (c.mb[2], c.mb[3], c.mb[6], c.mb[7]),
+        (0x5566, 0x7788, 0x1122, 0x3344)
+    );
     assert_eq!((c.mb[4], c.mb[5]), (1, 2));
     assert_eq!(c.out_mask, 0x1ff);
     assert_eq!(dma_from_mailboxes(&c.mb), 0x1122_3344_5566_7788);
@@ -594,7 +733,10 @@ fn mailbox_builders_place_parameters() {
     let g = MailboxCmd::get_adapter_id(3);
     assert_eq!((g.mb[0], g.mb[9]), (0x20, 3));
     let p = MailboxCmd::get_port_database(Handle(0x81), 2, 0xdead_0000);
-    assert_eq!((p.mb[0], p.mb[1], p.mb[9], p.mb[2], p.mb[3]), (0x64, 0x81, 2, 0xdead, 0));
+    assert_eq!(
+        (p.mb[0], p.mb[1], p.mb[9], p.mb[2], p.mb[3]),
+        (0x64, 0x81, 2, 0xdead, 0)
+    );
     let l = MailboxCmd::get_id_list(1, 0x10_0000, 256);
     assert_eq!((l.mb[0], l.mb[8], l.mb[9]), (0x7C, 256, 1));
     assert_eq!(MailboxCmd::iocb_command_a64(0).mb[0], 0x54);
@@ -626,13 +768,23 @@ fn init_cb_image() {
     assert_eq!(icb.frame_payload_size, 2048);
     assert_eq!(icb.exchange_count, 0xffff);
     assert_eq!(icb.port_name, Wwpn(0x2100_0024_ff00_0001));
-    assert_eq!((icb.response_q_length, icb.request_q_length, icb.atio_q_length), (128, 256, 64));
+    assert_eq!(
+        (
+            icb.response_q_length,
+            icb.request_q_length,
+            icb.atio_q_length
+        ),
+        (128, 256, 64)
+    );
     assert_eq!(icb.request_q_address, 0x1_0000_0000);
     assert_eq!(icb.response_q_address, 0x1_0001_0000);
     assert_eq!(icb.atio_q_address, 0x1_0002_0000);
     assert_eq!(icb.msix_atio, 2);
     assert!(icb.target_mode());
-    assert_eq!(icb.firmware_options_1 & fo1::DISABLE_INITIATOR_MODE, fo1::DISABLE_INITIATOR_MODE);
+    assert_eq!(
+        icb.firmware_options_1 & fo1::DISABLE_INITIATOR_MODE,
+        fo1::DISABLE_INITIATOR_MODE
+    );
     assert_eq!(icb.firmware_options_2, fo2::TARGET_PRLI_CONTROL);
     assert_eq!(icb.encode(), b);
 }
@@ -655,6 +807,12 @@ fn port_database_and_id_list_images() {
     assert_eq!(p.port_name, Wwpn(0x2100_0024_ff01_0203));
     assert_eq!(p.encode(), b);
     let g = [0xef, 0x01, 0x0a, 0, 0x05, 0x00, 0, 0];
-    assert_eq!(GidEntry::decode(&g), GidEntry { port_id: PortId::new(0x0a01ef), handle: Handle(5) });
+    assert_eq!(
+        GidEntry::decode(&g),
+        GidEntry {
+            port_id: PortId::new(0x0a01ef),
+            handle: Handle(5)
+        }
+    );
     assert_eq!(GidEntry::decode(&g).encode(), g);
 }

@@ -39,7 +39,8 @@ fn producer_refuses_overfill_and_wraps() {
     assert_eq!(p.in_idx(), 3);
     assert!(p.set_consumer(2));
     assert!(!p.set_consumer(4));
-    p.push_all(&mut mem, [entry(0x12, 2, 3), entry(0x0A, 1, 4)], 2).unwrap();
+    p.push_all(&mut mem, [entry(0x12, 2, 3), entry(0x0A, 1, 4)], 2)
+        .unwrap();
     assert_eq!(p.in_idx(), 1);
     assert_eq!(mem[3 * 64 + 2], 3);
     assert_eq!(mem[2], 4); // second entry wrapped to slot 0
@@ -55,7 +56,9 @@ fn signature_consumer_batches_and_wraps() {
     init_signatures(&r, &mut mem).unwrap();
     let mut c = SigConsumer::new(r);
     let mut seen = Vec::new();
-    let b = c.process(&mut mem, 16, |e| seen.push(e.map(|s| s.len()))).unwrap();
+    let b = c
+        .process(&mut mem, 16, |e| seen.push(e.map(|s| s.len())))
+        .unwrap();
     assert_eq!(b, Batch::default());
     assert!(seen.is_empty());
 
@@ -63,11 +66,31 @@ fn signature_consumer_batches_and_wraps() {
     mem[..64].copy_from_slice(&entry(0x0D, 1, 0));
     mem[64..128].copy_from_slice(&entry(0x06, 2, 1));
     mem[128..192].fill(0x55); // continuation bytes (signature != DEADDEAD)
-    // Batch limit 1: only the first IOCB, out-pointer reported once.
-    let b = c.process(&mut mem, 1, |e| seen.push(e.map(|s| s.len()))).unwrap();
-    assert_eq!(b, Batch { iocbs: 1, entries: 1, dropped: 0, new_out: Some(1) });
-    let b = c.process(&mut mem, 16, |e| seen.push(e.map(|s| s.len()))).unwrap();
-    assert_eq!(b, Batch { iocbs: 1, entries: 2, dropped: 0, new_out: Some(3) });
+                              // Batch limit 1: only the first IOCB, out-pointer reported once.
+    let b = c
+        .process(&mut mem, 1, |e| seen.push(e.map(|s| s.len())))
+        .unwrap();
+    assert_eq!(
+        b,
+        Batch {
+            iocbs: 1,
+            entries: 1,
+            dropped: 0,
+            new_out: Some(1)
+        }
+    );
+    let b = c
+        .process(&mut mem, 16, |e| seen.push(e.map(|s| s.len())))
+        .unwrap();
+    assert_eq!(
+        b,
+        Batch {
+            iocbs: 1,
+            entries: 2,
+            dropped: 0,
+            new_out: Some(3)
+        }
+    );
     assert_eq!(seen, vec![Ok(64), Ok(128)]);
     for slot in 0..3 {
         let e: &Entry = mem[slot * 64..slot * 64 + 64].try_into().unwrap();
@@ -100,9 +123,26 @@ fn signature_consumer_drops_bad_counts() {
     mem[128..192].copy_from_slice(&entry(0x0D, 1, 0));
     let mut c = SigConsumer::new(r);
     let mut got = Vec::new();
-    let b = c.process(&mut mem, 16, |e| got.push(e.map(|s| s.len()))).unwrap();
-    assert_eq!(b, Batch { iocbs: 3, entries: 3, dropped: 2, new_out: Some(3) });
-    assert_eq!(got, vec![Err(RingError::BadEntryCount(0)), Err(RingError::BadEntryCount(4)), Ok(64)]);
+    let b = c
+        .process(&mut mem, 16, |e| got.push(e.map(|s| s.len())))
+        .unwrap();
+    assert_eq!(
+        b,
+        Batch {
+            iocbs: 3,
+            entries: 3,
+            dropped: 2,
+            new_out: Some(3)
+        }
+    );
+    assert_eq!(
+        got,
+        vec![
+            Err(RingError::BadEntryCount(0)),
+            Err(RingError::BadEntryCount(4)),
+            Ok(64)
+        ]
+    );
 }
 
 #[test]
@@ -135,7 +175,11 @@ fn template() -> Ctio7 {
         residual: 0,
         ox_id: 0x42,
         scsi_status: 0,
-        body: Ctio7Body::Mode0 { relative_offset: 0, transfer_length: 0, dsd: Dsd64::default() },
+        body: Ctio7Body::Mode0 {
+            relative_offset: 0,
+            transfer_length: 0,
+            dsd: Dsd64::default(),
+        },
     }
 }
 
@@ -151,28 +195,64 @@ fn data_segments_split_inline_plus_continuations() {
     assert_eq!(c.dseg_count, 8);
     assert_eq!(
         c.body,
-        Ctio7Body::Mode0 { relative_offset: 0, transfer_length: 4096, dsd: Dsd64 { addr: 0x10_0000, len: 512 } }
+        Ctio7Body::Mode0 {
+            relative_offset: 0,
+            transfer_length: 4096,
+            dsd: Dsd64 {
+                addr: 0x10_0000,
+                len: 512
+            }
+        }
     );
     let c1 = ContA64::decode(&entries[1]).unwrap();
     let c2 = ContA64::decode(&entries[2]).unwrap();
-    let got: Vec<(u64, u32)> = c1.dsds.iter().chain(c2.dsds.iter()).filter(|d| d.len > 0).map(|d| (d.addr, d.len)).collect();
+    let got: Vec<(u64, u32)> = c1
+        .dsds
+        .iter()
+        .chain(c2.dsds.iter())
+        .filter(|d| d.len > 0)
+        .map(|d| (d.addr, d.len))
+        .collect();
     assert_eq!(got, segs[1..].to_vec());
     assert_eq!(c2.dsds[2], Dsd64::default());
 
     // Exactly 6 segments fill one continuation.
-    assert_eq!(DataSegments::new(&template(), segs[..6].iter().copied()).unwrap().count(), 2);
+    assert_eq!(
+        DataSegments::new(&template(), segs[..6].iter().copied())
+            .unwrap()
+            .count(),
+        2
+    );
     // No segments: a lone CTIO7.
-    assert_eq!(DataSegments::new(&template(), std::iter::empty()).unwrap().count(), 1);
+    assert_eq!(
+        DataSegments::new(&template(), std::iter::empty())
+            .unwrap()
+            .count(),
+        1
+    );
     // Limits.
-    let many = std::iter::repeat((0u64, 1u32)).take(MAX_DSEGS + 1);
-    assert_eq!(DataSegments::new(&template(), many).err(), Some(RingError::TooManySegments));
-    let max = std::iter::repeat((0u64, 1u32)).take(MAX_DSEGS);
+    let many = std::iter::repeat_n((0u64, 1u32), MAX_DSEGS + 1);
+    assert_eq!(
+        DataSegments::new(&template(), many).err(),
+        Some(RingError::TooManySegments)
+    );
+    let max = std::iter::repeat_n((0u64, 1u32), MAX_DSEGS);
     assert_eq!(DataSegments::new(&template(), max).unwrap().entries(), 255);
     let mut m1 = template();
-    m1.body = Ctio7Body::Mode1 { sense_length: 0, response_len: 0, sense: [0; 24] };
-    assert_eq!(DataSegments::new(&m1, segs.iter().copied()).err(), Some(RingError::NotMode0));
+    m1.body = Ctio7Body::Mode1 {
+        sense_length: 0,
+        response_len: 0,
+        sense: [0; 24],
+    };
+    assert_eq!(
+        DataSegments::new(&m1, segs.iter().copied()).err(),
+        Some(RingError::NotMode0)
+    );
     let huge = [(0u64, u32::MAX), (0u64, 1u32)];
-    assert_eq!(DataSegments::new(&template(), huge.iter().copied()).err(), Some(RingError::TooManySegments));
+    assert_eq!(
+        DataSegments::new(&template(), huge.iter().copied()).err(),
+        Some(RingError::TooManySegments)
+    );
 }
 
 proptest! {
