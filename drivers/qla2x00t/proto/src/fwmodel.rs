@@ -251,7 +251,7 @@ struct Rings {
 const ASYNC_QUEUE: usize = 8;
 
 /// The firmware model. `P` remote-port logins, `X` open exchanges, `V` virtual ports
-/// (index 0 = physical port). Construct with [`FwModel::new`] (const, so the kernel can
+/// (index 0 = physical port; indexes above 255 are never used). Construct with [`FwModel::new`] (const, so the kernel can
 /// place it in boxed storage).
 pub struct FwModel<const P: usize, const X: usize, const V: usize> {
     cfg: FwConfig,
@@ -711,7 +711,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                 self.stats.dma_errors = self.stats.dma_errors.saturating_add(1);
                 return mbs::COMMAND_ERROR;
             }
-            count += 1;
+            count = count.saturating_add(1);
         }
         self.mb[1] = count;
         mbs::COMMAND_COMPLETE
@@ -1204,9 +1204,9 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         self.link_up = true;
         if self.risc == RiscState::Initialized {
             self.post_async([mba::LOOP_UP, 0, 0, 0]);
-            for vp in 1..V {
-                if self.vps.get(vp).is_some_and(|s| s.enabled) {
-                    self.report_id(mem, wire, vp as u8);
+            for vp in 1..=u8::try_from(V.saturating_sub(1)).unwrap_or(u8::MAX) {
+                if self.vps.get(usize::from(vp)).is_some_and(|s| s.enabled) {
+                    self.report_id(mem, wire, vp);
                 }
             }
         }

@@ -159,6 +159,9 @@ pub struct Batch {
 
 /// Consumer of a firmware-produced ring (ATIO or response queue) that detects new entries
 /// by their signature, as the driver must for the ATIO queue (it never reads `atio_q_in`).
+///
+/// Known quirk shared with qla2xxx: in a one-entry ATIO the signature word *is* FCP_DL, so
+/// a command with FCP_DL == 0xDEADDEAD looks already processed and is not seen.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SigConsumer {
     ring: Ring,

@@ -815,6 +815,35 @@ fn npiv_port_gets_its_id_and_routes_by_d_id() {
         other => panic!("{other:?}"),
     };
     assert_eq!((n.vp_index, n.nport_handle), (1, h));
+    hba.ack_irq();
+    hba.ack_notify(&n, false);
+    assert_eq!(hba.wire.els.last(), Some(&(1, S_ID, els::PLOGI, true)));
+    hba.fw.prli(&mut hba.mem, 1, S_ID, 0x90).unwrap();
+    let n = match &hba.poll_ok(true)[..] {
+        [FwEntry::ImmNotify(n)] => *n,
+        other => panic!("{other:?}"),
+    };
+    hba.ack_irq();
+    hba.ack_notify(&n, false);
+    // ATIO type 7 has no vp_index: the driver routes it by D_ID = the VP's N_Port ID.
+    hba.fw
+        .fcp_cmnd(
+            &mut hba.mem,
+            1,
+            S_ID,
+            5,
+            Lun(0),
+            &[0; 6],
+            0,
+            DataDirection::None,
+        )
+        .unwrap();
+    match &hba.poll_ok(true)[..] {
+        [FwEntry::Atio7(a)] => assert_eq!((a.fc.d_id, a.fc.s_id), (PortId::new(0x0a0101), S_ID)),
+        other => panic!("{other:?}"),
+    }
+    hba.ack_irq();
+    assert_eq!(hba.fw.open_exchanges(), 1);
 
     // Disable VP 1 through the request ring: its logins are gone.
     hba.submit(
@@ -828,6 +857,7 @@ fn npiv_port_gets_its_id_and_routes_by_d_id() {
         other => panic!("{other:?}"),
     }
     assert_eq!(hba.fw.handle_of(1, S_ID), None);
+    assert_eq!(hba.fw.open_exchanges(), 0);
     assert_eq!(
         hba.fw.plogi(&mut hba.mem, 1, INI_A, Wwpn(2), S_ID),
         Err(ModelError::BadVp)
@@ -874,4 +904,49 @@ fn full_atio_ring_pushes_back_and_link_down_clears() {
         hba.fw.plogi(&mut hba.mem, 0, INI_A, Wwpn(2), S_ID),
         Err(ModelError::NotReady)
     );
+}
+
+#[test]
+fn interrupts_are_presented_one_at_a_time() {
+    let mut hba = Hba::new();
+    hba.bring_up();
+    hba.login(INI_A, S_ID);
+    assert_eq!(hba.host_status(), HostStatus(0));
+    hba.fw
+        .fcp_cmnd(
+            &mut hba.mem,
+            0,
+            S_ID,
+            1,
+            Lun(0),
+            &[0; 6],
+            0,
+            DataDirection::None,
+        )
+        .unwrap();
+    assert_eq!(
+        hba.host_status().intr_type(),
+        Some(IntrType::AtioQueueUpdate)
+    );
+    hba.fw.abts(&mut hba.mem, 0, S_ID, 1).unwrap();
+    assert_eq!(
+        hba.host_status().intr_type(),
+        Some(IntrType::AtioQueueUpdate),
+        "no overwrite"
+    );
+    hba.ack_irq();
+    assert_eq!(
+        hba.host_status().intr_type(),
+        Some(IntrType::RspQueueUpdate)
+    );
+    assert!(hba.fw.irq_asserted());
+    hba.ack_irq();
+    assert_eq!(hba.host_status(), HostStatus(0));
+    assert!(!hba.fw.irq_asserted());
+    // Interrupts masked: status still visible, line not asserted.
+    hba.reg_write(Reg::Ictrl, 0);
+    hba.fw.link_down();
+    assert_eq!(hba.host_status().intr_type(), Some(IntrType::AsyncEvent));
+    assert_eq!(hba.host_status().mailbox0(), 0x8012);
+    assert!(!hba.fw.irq_asserted());
 }
