@@ -406,7 +406,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         value: u32,
     ) {
         match Reg::from_offset(offset) {
-            Some(Reg::Hccr) => self.hccr(mem, wire, value),
+            Some(Reg::Hccr) => self.hccr(mem, value),
             Some(Reg::Ictrl) => self.ictrl = value,
             Some(Reg::CtrlStatus) if value & crate::regs::ctrl_status::ISP_SOFT_RESET != 0 => {
                 self.soft_reset();
@@ -443,7 +443,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         *self = Self::new(cfg);
     }
 
-    fn hccr<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W, value: u32) {
+    fn hccr<M: HostMemory>(&mut self, mem: &mut M, value: u32) {
         match HccrCmd::from_u32(value) {
             Some(HccrCmd::SetRiscReset) => {
                 let (cfg, ictrl) = (self.cfg, self.ictrl);
@@ -454,7 +454,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                 self.risc = RiscState::Rom;
             }
             Some(HccrCmd::SetHostInt) => {
-                self.run_mailbox(mem, wire);
+                self.run_mailbox(mem);
             }
             Some(HccrCmd::ClrRiscInt) => {
                 self.host_status = 0;
@@ -513,7 +513,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         self.present();
     }
 
-    fn run_mailbox<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) {
+    fn run_mailbox<M: HostMemory>(&mut self, mem: &mut M) {
         let op = self.mb[0];
         self.in_mailbox = true;
         let status = match (self.risc, op) {
@@ -562,7 +562,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             (RiscState::Initialized, mbc::GET_ADAPTER_LOOP_ID) => self.mbx_get_id(),
             (RiscState::Initialized, mbc::GET_PORT_DATABASE) => self.mbx_port_db(mem),
             (RiscState::Initialized, mbc::GET_ID_LIST) => self.mbx_id_list(mem),
-            (RiscState::Initialized, mbc::IOCB_COMMAND_A64) => self.mbx_iocb(mem, wire),
+            (RiscState::Initialized, mbc::IOCB_COMMAND_A64) => self.mbx_iocb(mem),
             (RiscState::FwRunning, _) => mbs::COMMAND_ERROR,
             _ => mbs::INVALID_COMMAND,
         };
@@ -717,7 +717,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         mbs::COMMAND_COMPLETE
     }
 
-    fn mbx_iocb<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) -> u16 {
+    fn mbx_iocb<M: HostMemory>(&mut self, mem: &mut M) -> u16 {
         let dma = dma_from_mailboxes(&self.mb);
         let mut e = [0u8; IOCB_SIZE];
         if !mem.read(dma, &mut e) {
@@ -725,8 +725,8 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             return mbs::COMMAND_ERROR;
         }
         let done = match HostEntry::decode(&e) {
-            Ok(HostEntry::VpConfig(c)) => self.vp_config(mem, wire, c).encode(),
-            Ok(HostEntry::VpCtrl(c)) => self.vp_ctrl(mem, wire, c).encode(),
+            Ok(HostEntry::VpConfig(c)) => self.vp_config(mem, c).encode(),
+            Ok(HostEntry::VpCtrl(c)) => self.vp_ctrl(mem, c).encode(),
             _ => return mbs::COMMAND_PARAMETER_ERROR,
         };
         if mem.write(dma, &done) {
@@ -829,12 +829,12 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                     }
                     Ok(HostEntry::Marker(_)) => 1,
                     Ok(HostEntry::VpCtrl(c)) => {
-                        let done = self.vp_ctrl(mem, wire, c).encode();
+                        let done = self.vp_ctrl(mem, c).encode();
                         let _ = self.push(mem, false, &done);
                         1
                     }
                     Ok(HostEntry::VpConfig(c)) => {
-                        let done = self.vp_config(mem, wire, c).encode();
+                        let done = self.vp_config(mem, c).encode();
                         let _ = self.push(mem, false, &done);
                         1
                     }
@@ -1093,11 +1093,10 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         let accepted = matches!(a.payload, BaPayload::Acc { .. });
         let victim = self.find_exch(a.exchange_addr_to_abort);
         match (accepted, victim) {
-            (true, Some(v)) if a.control_flags & ABTS_CONTR_FLG_TERM_EXCHG == 0 => {
+            (true, Some(_)) if a.control_flags & ABTS_CONTR_FLG_TERM_EXCHG == 0 => {
                 // The victim is still open and the driver did not ask us to terminate it.
                 st.compl_status = 0x31;
                 st.error_subcode1 = ABTS_RESP_SUBCODE_NOT_TERMINATED;
-                let _ = v;
             }
             (_, v) => {
                 if let Some(s) = v.and_then(|v| self.exch.get_mut(v)) {
@@ -1111,12 +1110,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
 
     // ---- virtual ports --------------------------------------------------------------
 
-    fn vp_config<M: HostMemory, W: Wire>(
-        &mut self,
-        mem: &mut M,
-        wire: &mut W,
-        c: VpConfig24,
-    ) -> VpConfig24 {
+    fn vp_config<M: HostMemory>(&mut self, mem: &mut M, c: VpConfig24) -> VpConfig24 {
         let mut done = c;
         let vp = c.vp_index1;
         match self.vps.get_mut(usize::from(vp)) {
@@ -1126,7 +1120,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                 s.wwnn = c.node_name_idx1;
                 if c.command == VCT_COMMAND_MOD_ENABLE_VPS {
                     s.enabled = true;
-                    self.report_id(mem, wire, vp);
+                    self.report_id(mem, vp);
                 }
             }
             _ => done.comp_status = 0x02,
@@ -1134,12 +1128,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         done
     }
 
-    fn vp_ctrl<M: HostMemory, W: Wire>(
-        &mut self,
-        mem: &mut M,
-        wire: &mut W,
-        c: VpCtrl24,
-    ) -> VpCtrl24 {
+    fn vp_ctrl<M: HostMemory>(&mut self, mem: &mut M, c: VpCtrl24) -> VpCtrl24 {
         let mut done = c;
         for vp in 1..=u8::try_from(V.saturating_sub(1)).unwrap_or(u8::MAX) {
             if !c.selects(vp) {
@@ -1155,7 +1144,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             }
             if c.command == crate::iocb::vce_command::ENABLE_VPS {
                 s.enabled = true;
-                self.report_id(mem, wire, vp);
+                self.report_id(mem, vp);
             } else {
                 s.enabled = false;
                 // Disabling logs out every remote port of that VP.
@@ -1175,7 +1164,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         done
     }
 
-    fn report_id<M: HostMemory, W: Wire>(&mut self, mem: &mut M, _wire: &mut W, vp: u8) {
+    fn report_id<M: HostMemory>(&mut self, mem: &mut M, vp: u8) {
         if !self.link_up {
             return;
         }
@@ -1197,7 +1186,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
     // ---- fabric side ----------------------------------------------------------------
 
     /// The link comes up: async LOOP_UP, then a RIDA for each enabled NPIV port.
-    pub fn link_up<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) {
+    pub fn link_up<M: HostMemory>(&mut self, mem: &mut M) {
         if self.link_up {
             return;
         }
@@ -1206,7 +1195,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             self.post_async([mba::LOOP_UP, 0, 0, 0]);
             for vp in 1..=u8::try_from(V.saturating_sub(1)).unwrap_or(u8::MAX) {
                 if self.vps.get(usize::from(vp)).is_some_and(|s| s.enabled) {
-                    self.report_id(mem, wire, vp);
+                    self.report_id(mem, vp);
                 }
             }
         }

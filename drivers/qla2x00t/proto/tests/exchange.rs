@@ -270,7 +270,7 @@ impl Hba {
             mbs::COMMAND_ERROR
         );
 
-        self.fw.link_up(&mut self.mem, &mut self.wire);
+        self.fw.link_up(&mut self.mem);
         let hs = self.host_status();
         assert_eq!(hs.intr_type(), Some(IntrType::AsyncEvent));
         assert!(self.fw.irq_asserted());
