@@ -115,6 +115,10 @@ pub struct FwConfig {
     pub fw_version: [u16; 3],
     /// Highest N_Port handle handed to remote ports.
     pub max_handle: u16,
+    /// Doorbell writes (request in-pointer, response out-pointer) only mark work; the
+    /// owner runs it later with [`FwModel::run_deferred`] (e.g. from a work item, so the
+    /// fabric callbacks do not run under the driver's register-write locks).
+    pub defer_doorbells: bool,
 }
 
 /// Counters for what the model refused or dropped.
@@ -262,6 +266,7 @@ pub struct FwModel<const P: usize, const X: usize, const V: usize> {
     pending_mbx: Option<IntrType>,
     /// While a mailbox command runs, other interrupts wait so its completion comes first.
     in_mailbox: bool,
+    doorbell: bool,
     pending_rsp: bool,
     pending_atio: bool,
     async_q: [[u16; 4]; ASYNC_QUEUE],
@@ -296,6 +301,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             ictrl: 0,
             pending_mbx: None,
             in_mailbox: false,
+            doorbell: false,
             pending_rsp: false,
             pending_atio: false,
             async_q: [[0; 4]; ASYNC_QUEUE],
@@ -419,14 +425,14 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                         }
                     }
                 }
-                self.process_requests(mem, wire);
+                self.doorbell(mem, wire);
             }
             Some(Reg::RspQOut) => {
                 if let Some(r) = self.rings.as_mut() {
                     r.rsp.set_consumer(u16::try_from(value).unwrap_or(u16::MAX));
                 }
                 // Completions may have been held back for lack of space.
-                self.process_requests(mem, wire);
+                self.doorbell(mem, wire);
             }
             Some(Reg::AtioQOut) => {
                 if let Some(r) = self.rings.as_mut() {
@@ -435,6 +441,27 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn doorbell<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) {
+        if self.cfg.defer_doorbells {
+            self.doorbell = true;
+        } else {
+            self.process_requests(mem, wire);
+        }
+    }
+
+    /// Whether a deferred doorbell is waiting for [`FwModel::run_deferred`].
+    pub const fn has_deferred_work(&self) -> bool {
+        self.doorbell
+    }
+
+    /// Runs the request processing deferred doorbells asked for.
+    pub fn run_deferred<M: HostMemory, W: Wire>(&mut self, mem: &mut M, wire: &mut W) {
+        if self.doorbell {
+            self.doorbell = false;
+            self.process_requests(mem, wire);
         }
     }
 

@@ -94,6 +94,7 @@ const CFG: FwConfig = FwConfig {
     base_port_id: PortId::new(0x0a0100),
     fw_version: [9, 10, 3],
     max_handle: 0x7ff,
+    defer_doorbells: false,
 };
 const LOCAL_WWPN: Wwpn = Wwpn(0x2100_0024_ff00_0001);
 const INI_A: Wwpn = Wwpn(0x2100_0024_ffaa_0001);
@@ -106,9 +107,13 @@ fn dma(off: usize) -> u64 {
 
 impl Hba {
     fn new() -> Hba {
+        Self::with(CFG)
+    }
+
+    fn with(cfg: FwConfig) -> Hba {
         let ring = Ring::new(RING_LEN).unwrap();
         Hba {
-            fw: Box::new(Model::new(CFG)),
+            fw: Box::new(Model::new(cfg)),
             mem: Mem(vec![0; 0x20000]),
             wire: TestWire::default(),
             req: Producer::new(ring),
@@ -296,6 +301,7 @@ impl Hba {
     fn ack_notify(&mut self, n: &ImmNotify24, terminate: bool) {
         let e = NotifyAck24::for_notify(n, SKIP_HANDLE, terminate).encode();
         self.submit([e], 1);
+        self.fw.run_deferred(&mut self.mem, &mut self.wire);
         match &self.poll_ok(false)[..] {
             [FwEntry::NotifyAckDone(d)] => {
                 assert_eq!(d.status, NOTIFY_ACK_SUCCESS);
@@ -949,4 +955,34 @@ fn interrupts_are_presented_one_at_a_time() {
     assert_eq!(hba.host_status().intr_type(), Some(IntrType::AsyncEvent));
     assert_eq!(hba.host_status().mailbox0(), 0x8012);
     assert!(!hba.fw.irq_asserted());
+}
+
+#[test]
+fn deferred_doorbells_wait_for_run_deferred() {
+    let mut hba = Hba::with(FwConfig {
+        defer_doorbells: true,
+        ..CFG
+    });
+    hba.bring_up();
+    let h = hba.login(INI_A, S_ID);
+    let a = hba.command(S_ID, 3, &[0; 6], 0, DataDirection::None);
+    hba.req
+        .push(
+            &mut hba.mem.0[REQ..REQ + 1024],
+            &status_only(&a, h, 0).encode(),
+        )
+        .unwrap();
+    let in_idx = u32::from(hba.req.in_idx());
+    hba.reg_write(Reg::ReqQIn, in_idx);
+    assert!(hba.fw.has_deferred_work());
+    assert!(
+        hba.wire.rsps.is_empty(),
+        "nothing ran in the register write"
+    );
+    assert_eq!(hba.fw.read_reg(Reg::ReqQOut.offset()), in_idx - 1);
+    hba.fw.run_deferred(&mut hba.mem, &mut hba.wire);
+    assert!(!hba.fw.has_deferred_work());
+    assert_eq!(hba.wire.rsps.len(), 1);
+    assert_eq!(hba.fw.read_reg(Reg::ReqQOut.offset()), in_idx);
+    assert_eq!(hba.ctio_done().status, ctio_status::OK);
 }
