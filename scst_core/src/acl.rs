@@ -843,7 +843,8 @@ impl AclTable {
         out.wwpn = w;
         out.group = g;
         out.generation = self.generation;
-        out.luns.copy_from_slice(self.luns(g).unwrap_or(&EMPTY_ROW));
+        // Whole-array copy: `copy_from_slice` here trips objtool (rustc 1.96 renamed its panic path).
+        out.luns = *self.luns(g).unwrap_or(&EMPTY_ROW);
     }
 
     /// How `map` differs from what its WWPN resolves to now.

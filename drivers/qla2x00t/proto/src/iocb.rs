@@ -906,11 +906,11 @@ pub const fn ctio7_entries(dsegs: usize) -> usize {
 }
 
 fn swap_dwords(src: &[u8; CTIO7_SENSE_LEN]) -> [u8; CTIO7_SENSE_LEN] {
+    // Index loop rather than chunks_exact().zip(): core's zip of chunk iterators carries a
+    // division-by-zero panic path that objtool (7.3) does not know is noreturn.
     let mut out = [0u8; CTIO7_SENSE_LEN];
-    for (o, i) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-        for (k, b) in o.iter_mut().enumerate() {
-            *b = i.get(3 - k).copied().unwrap_or(0);
-        }
+    for (n, b) in out.iter_mut().enumerate() {
+        *b = src.get((n & !3) + 3 - (n & 3)).copied().unwrap_or(0);
     }
     out
 }

@@ -6,7 +6,8 @@
 //! Same rules as `scst_core`: `no_std`, no allocation, no panics on any input, every public
 //! item documented. Multi-byte IOCB fields are little-endian unless a field says otherwise;
 //! the FC frame header inside ATIO type 7 is in wire (big-endian) order.
-#![cfg_attr(not(test), no_std)]
+// The kernel build injects `no_std` itself (and sets `--cfg MODULE`); the host build needs it here.
+#![cfg_attr(not(any(test, MODULE)), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

@@ -54,15 +54,24 @@ impl Ring {
     pub const fn is_empty(&self) -> bool {
         false
     }
+    /// `v` modulo the ring length. `len >= 2` always holds (see `new`); `checked_rem` keeps
+    /// the division-by-zero panic path out of the object code, where objtool (7.3) would
+    /// not recognise it as noreturn.
+    const fn wrap(&self, v: u32) -> u32 {
+        match v.checked_rem(self.len as u32) {
+            Some(r) => r,
+            None => 0,
+        }
+    }
     /// `idx + n` modulo the ring length.
     pub const fn advance(&self, idx: u16, n: u16) -> u16 {
-        ((idx as u32 + n as u32) % self.len as u32) as u16
+        self.wrap(idx as u32 + n as u32) as u16
     }
     /// Entries produced but not consumed.
     pub const fn used(&self, producer: u16, consumer: u16) -> u16 {
-        let p = producer as u32 % self.len as u32;
-        let c = consumer as u32 % self.len as u32;
-        ((p + self.len as u32 - c) % self.len as u32) as u16
+        let p = self.wrap(producer as u32);
+        let c = self.wrap(consumer as u32);
+        self.wrap(p + self.len as u32 - c) as u16
     }
     /// Slots the producer may still fill.
     pub const fn free(&self, producer: u16, consumer: u16) -> u16 {
