@@ -14,4 +14,12 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod backend;
+pub mod cdb;
+pub mod device;
+pub mod exec;
+pub mod mode;
+pub mod sbc;
+pub mod sense;
+pub mod spc;
 pub mod types;

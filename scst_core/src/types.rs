@@ -203,14 +203,23 @@ pub struct Sense {
 impl Sense {
     /// A sense with only key and ASC/ASCQ.
     pub const fn new(key: SenseKey, asc: Asc) -> Self {
-        Sense { key, asc, field: None, information: None }
+        Sense {
+            key,
+            asc,
+            field: None,
+            information: None,
+        }
     }
     /// ILLEGAL REQUEST, INVALID FIELD IN CDB, pointing at `byte` (and `bit`) of the CDB.
     pub const fn invalid_cdb_field(byte: u16, bit: Option<u8>) -> Self {
         Sense {
             key: SenseKey::IllegalRequest,
             asc: Asc::INVALID_FIELD_IN_CDB,
-            field: Some(FieldPointer { in_cdb: true, byte, bit }),
+            field: Some(FieldPointer {
+                in_cdb: true,
+                byte,
+                bit,
+            }),
             information: None,
         }
     }
@@ -219,7 +228,11 @@ impl Sense {
         Sense {
             key: SenseKey::IllegalRequest,
             asc: Asc::INVALID_FIELD_IN_PARAMETER_LIST,
-            field: Some(FieldPointer { in_cdb: false, byte, bit }),
+            field: Some(FieldPointer {
+                in_cdb: false,
+                byte,
+                bit,
+            }),
             information: None,
         }
     }
@@ -228,7 +241,11 @@ impl Sense {
         Sense {
             key: SenseKey::IllegalRequest,
             asc: Asc::INVALID_COMMAND_OPCODE,
-            field: Some(FieldPointer { in_cdb: true, byte: 0, bit: Some(7) }),
+            field: Some(FieldPointer {
+                in_cdb: true,
+                byte: 0,
+                bit: Some(7),
+            }),
             information: None,
         }
     }
