@@ -352,9 +352,13 @@ fn run<B: Backend + ?Sized, H: Hooks>(
     }
     let op = found?;
     if !supported(op, lu.config, hooks) {
-        return Err(Fail::Check(match op.service_action {
-            Some(_) => Sense::invalid_cdb_field(1, Some(4)),
-            None => Sense::invalid_opcode(),
+        // A service action of an otherwise available opcode is an invalid field.
+        let sibling =
+            cdb::all_ops().any(|o| o.opcode == op.opcode && supported(o, lu.config, hooks));
+        return Err(Fail::Check(if sibling {
+            Sense::invalid_cdb_field(1, Some(4))
+        } else {
+            Sense::invalid_opcode()
         }));
     }
     cdb::validate(op, cdb)?;

@@ -204,7 +204,7 @@ pub fn get_lba_status<B: Backend + ?Sized>(
         return Err(Fail::Check(Sense::lba_out_of_range()));
     }
     let mut out = DataIn::new(buf, usize::try_from(be32(cdb, 10)).unwrap_or(usize::MAX));
-    out.seek(8);
+    out.put(&[0; 8]); // header, length patched below
     let mut lba = start;
     let mut first = true;
     while lba < cfg.blocks && (first || !out.full()) {
