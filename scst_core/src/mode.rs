@@ -154,7 +154,7 @@ pub fn mode_sense<D: DataBuffer + ?Sized>(
         (false, true) => 16,
     };
     if let Some(bd) = data.get_mut(len..len + bd_len) {
-        if long_lba {
+        if bd_len == 16 {
             bd[0..8].copy_from_slice(&cfg.blocks.to_be_bytes());
             bd[12..16].copy_from_slice(&cfg.block_size.to_be_bytes());
         } else if bd_len == 8 {
@@ -181,7 +181,7 @@ pub fn mode_sense<D: DataBuffer + ?Sized>(
     if ten {
         data[0..2].copy_from_slice(&((len - 2) as u16).to_be_bytes());
         data[3] = dev_specific;
-        data[4] = u8::from(long_lba);
+        data[4] = u8::from(bd_len == 16); // LONGLBA
         data[6..8].copy_from_slice(&(bd_len as u16).to_be_bytes());
     } else {
         data[0] = (len - 1) as u8;

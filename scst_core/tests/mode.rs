@@ -58,6 +58,9 @@ fn mode_sense10_long_lba_and_page_controls() {
         d[..16],
         [0, 26, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 100, 0, 0, 2, 0]
     );
+    // DBD wins over LLBAA: no descriptor, LONGLBA clear.
+    let (_, d) = fx.data_in(&sense10(true, true, 0, 0x08, 255), 255);
+    assert_eq!(d[..8], [0, 26, 0, 0x10, 0, 0, 0, 0]);
     // Changeable values.
     let (_, d) = fx.data_in(&sense10(false, true, 1, 0x3f, 255), 255);
     assert_eq!(d[8..20], [0x01, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
