@@ -12,13 +12,19 @@ fn rw10(op: u8, lba: u32, len: u16) -> [u8; 16] {
     let l = lba.to_be_bytes();
     let n = len.to_be_bytes();
     // FCP carries 16 CDB bytes whatever the command's length.
-    [op, 0, l[0], l[1], l[2], l[3], 0, n[0], n[1], 0, 0, 0, 0, 0, 0, 0]
+    [
+        op, 0, l[0], l[1], l[2], l[3], 0, n[0], n[1], 0, 0, 0, 0, 0, 0, 0,
+    ]
 }
 
 fn bench(c: &mut Criterion) {
     let cfg = DeviceConfig::new(1 << 24);
     let state = LuState::new(&cfg);
-    let lu = Lu { config: &cfg, state: &state, backend: &NullBackend };
+    let lu = Lu {
+        config: &cfg,
+        state: &state,
+        backend: &NullBackend,
+    };
     let luns = [Lun::from_index(0)];
     let ctx = CmdContext::simple(&luns);
     let mut buf = vec![0u8; 4096];

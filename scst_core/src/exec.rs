@@ -130,6 +130,12 @@ pub enum Fail {
     Check(Sense),
     /// Another status without sense (RESERVATION CONFLICT, BUSY, ...).
     Status(ScsiStatus),
+    /// The data-out buffer holds fewer than the `need` bytes the CDB requires: CHECK
+    /// CONDITION, INVALID FIELD IN COMMAND INFORMATION UNIT, with an overrun residual.
+    ShortDataOut {
+        /// Bytes the command needed.
+        need: u64,
+    },
 }
 
 impl From<Sense> for Fail {
@@ -440,18 +446,16 @@ fn dispatch<B: Backend + ?Sized, H: Hooks>(
 }
 
 /// Checks that a data-out buffer of `have` bytes holds the `need` bytes a command
-/// requires; returns the transfer. A short buffer (FCP overrun) is refused rather than
-/// executed partially.
+/// requires; returns the transfer. A short buffer (FCP_DL below the CDB's transfer length)
+/// is refused rather than executed partially: writing part of what the CDB names and
+/// answering GOOD would hide the initiator's error (LIO refuses too).
 pub fn data_out(have: usize, need: u64) -> Result<Xfer, Fail> {
     match usize::try_from(need) {
         Ok(n) if n <= have => Ok(Xfer {
             wanted: need,
             moved: n,
         }),
-        _ => Err(Fail::Check(Sense::new(
-            SenseKey::IllegalRequest,
-            sense::INVALID_FIELD_IN_COMMAND_IU,
-        ))),
+        _ => Err(Fail::ShortDataOut { need }),
     }
 }
 
@@ -480,6 +484,17 @@ fn finish(r: Result<Xfer, Fail>, len: usize) -> CmdResult {
             sense: Some(s),
             data_len: 0,
             residual: underrun(0),
+        },
+        Err(Fail::ShortDataOut { need }) => CmdResult {
+            status: ScsiStatus::CheckCondition,
+            sense: Some(Sense::new(
+                SenseKey::IllegalRequest,
+                sense::INVALID_FIELD_IN_COMMAND_IU,
+            )),
+            data_len: 0,
+            residual: Residual::Overrun(
+                usize::try_from(need).map_or(usize::MAX, |n| n.saturating_sub(len)),
+            ),
         },
         Err(Fail::Status(status)) => CmdResult {
             status,

@@ -302,8 +302,15 @@ pub fn mode_select<D: DataBuffer + ?Sized, H: Hooks>(
         buf.read_at(off, &mut p[..len + 2]);
         build_page(page, Pc::Current, cfg, cur, &mut cur_page);
         build_page(page, Pc::Changeable, cfg, cur, &mut mask);
-        for i in 2..len + 2 {
-            let bad = (p[i] ^ cur_page[i]) & !mask[i];
+        let bytes = p
+            .iter()
+            .zip(&cur_page)
+            .zip(&mask)
+            .enumerate()
+            .take(len + 2)
+            .skip(2);
+        for (i, ((new_b, cur_b), m)) in bytes {
+            let bad = (new_b ^ cur_b) & !m;
             if bad != 0 {
                 let bit = 7u32.saturating_sub(bad.leading_zeros()) as u8;
                 return Err(param_field(off + i, Some(bit)));

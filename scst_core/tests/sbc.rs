@@ -157,6 +157,7 @@ fn residuals_against_the_buffer() {
     // Short write buffer: refused, nothing written.
     let r = fx.run(&rw10(0x2a, 0, 4), &mut vec![0xaa; 1024]);
     assert_sense(&r, SenseKey::IllegalRequest, INVALID_FIELD_IN_COMMAND_IU);
+    assert_eq!(r.residual, Residual::Overrun(1024));
     assert_eq!(fx.block(0), data[..512]);
     // Long write buffer: writes the CDB's blocks, underrun.
     let r = fx.run(&rw10(0x2a, 50, 1), &mut vec![0xbb; 2048]);
