@@ -126,6 +126,9 @@ pub struct OpInfo {
     pub flags: u16,
     /// The executing handler.
     pub handler: Handler,
+    /// Bits that must be zero in the first 16 CDB bytes (big-endian), derived from `usage`:
+    /// a one-instruction reserved-bit check on the hot path.
+    pub reserved: u128,
 }
 
 impl OpInfo {
@@ -175,7 +178,22 @@ const fn row<const N: usize>(
         dir,
         flags,
         handler,
+        reserved: reserved_mask(&usage, N),
     }
+}
+
+/// Reserved bits of bytes 1..len (vendor bits 7..6 of the control byte are allowed).
+const fn reserved_mask(usage: &[u8; 16], len: usize) -> u128 {
+    let mut m = [0u8; 16];
+    let mut i = 1;
+    while i < len && i < 16 {
+        m[i] = !usage[i];
+        if i + 1 == len {
+            m[i] &= 0x3f;
+        }
+        i += 1;
+    }
+    u128::from_be_bytes(m)
 }
 
 use opcode as o;
@@ -333,6 +351,12 @@ pub fn lookup(cdb: &[u8]) -> Result<&'static OpInfo, Sense> {
 
 /// Rejects CDBs shorter than the opcode needs and bits outside the usage data.
 pub fn validate(op: &OpInfo, cdb: &[u8]) -> Result<(), Sense> {
+    // Fast path: FCP always carries 16 CDB bytes.
+    if let Some(first16) = cdb.first_chunk::<16>() {
+        if u128::from_be_bytes(*first16) & op.reserved == 0 {
+            return Ok(());
+        }
+    }
     let n = usize::from(op.cdb_len);
     let Some(bytes) = cdb.get(..n) else {
         return Err(Sense::invalid_cdb_field(cdb.len() as u16, None));
@@ -519,5 +543,24 @@ mod tests {
                 len_byte: 6
             }
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_and_slow_validation_agree(cdb in proptest::array::uniform16(proptest::prelude::any::<u8>()), row in 0..OPS.len()) {
+            let op = &OPS[row];
+            let short = &cdb[..usize::from(op.cdb_len).min(15)];
+            let fast = validate(op, &cdb).is_ok();
+            let slow_ok = if op.cdb_len == 16 {
+                // 16-byte CDBs always take the fast path: compare with the byte loop.
+                op.usage().iter().enumerate().skip(1).all(|(i, &u)| {
+                    let allowed = if i == 15 { u | 0xc0 } else { u };
+                    cdb[i] & !allowed == 0
+                })
+            } else {
+                validate(op, short).is_ok()
+            };
+            proptest::prop_assert_eq!(fast, slow_ok);
+        }
     }
 }
