@@ -11,6 +11,14 @@
 //! 6. dispatch; PERSISTENT RESERVE IN/OUT and RESERVE/RELEASE go to **HOOK 3**
 //!    ([`Hooks::persistent_reserve_in`], [`Hooks::persistent_reserve_out`],
 //!    [`Hooks::reserve_release`]).
+//!
+//! For the fabric: the buffer passed in is the command's whole data buffer (FCP_DL bytes).
+//! [`CmdResult::residual`] is relative to it: a data-in command that wants less is an
+//! underrun, one that wants more transfers what fits and reports an overrun (not an error).
+//! A data-out buffer shorter than the CDB needs is refused (CHECK CONDITION, INVALID FIELD
+//! IN COMMAND INFORMATION UNIT, overrun residual) rather than executed partially. Sense is
+//! formatted with [`CmdResult::write_sense`], descriptor format when [`LuState::d_sense`].
+//! LUNs without a logical unit go to [`execute_no_lu`].
 
 use crate::backend::{Backend, DataBuffer, IoError};
 use crate::cdb::{self, flags, Handler, OpInfo};
