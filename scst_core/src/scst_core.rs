@@ -16,8 +16,16 @@
 #![deny(unsafe_code)]
 
 pub mod acl;
+pub mod backend;
+pub mod cdb;
+pub mod device;
+pub mod exec;
 pub mod identity;
+pub mod mode;
 pub mod pr;
+pub mod sbc;
+pub mod sense;
+pub mod spc;
 pub mod task_set;
 pub mod tmf;
 pub mod types;
