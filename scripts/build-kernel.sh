@@ -21,18 +21,21 @@ kmake tinyconfig >/dev/null
 "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
 kmake olddefconfig >/dev/null
 
-# Every option the fragments ask for must be in the result (n and "not set" are the same).
-bad=0
+# Every option the fragments ask for must be in the result (n and "not set" are the same;
+# a later fragment overrides an earlier one).
+declare -A want=()
 while IFS= read -r line; do
   case "$line" in
-    CONFIG_*=*) opt=${line%%=*}; want=${line#*=} ;;
-    "# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; want=n ;;
-    *) continue ;;
+    CONFIG_*=*) want[${line%%=*}]=${line#*=} ;;
+    "# CONFIG_"*" is not set") opt=${line#\# }; want[${opt%% *}]=n ;;
   esac
+done < <(cat "${frags[@]}")
+bad=0
+for opt in "${!want[@]}"; do
   got=$(grep -E "^$opt=" "$out/.config" | cut -d= -f2- || true)
   [ -n "$got" ] || got=n
-  if [ "$got" != "$want" ]; then echo "build-kernel: $opt wanted $want, got $got" >&2; bad=1; fi
-done < <(cat "${frags[@]}")
+  if [ "$got" != "${want[$opt]}" ]; then echo "build-kernel: $opt wanted ${want[$opt]}, got $got" >&2; bad=1; fi
+done
 [ $bad -eq 0 ] || { echo "build-kernel: config fragment not fully applied (see above)" >&2; exit 1; }
 
 kmake -j"$(nproc)" bzImage modules
