@@ -4,6 +4,8 @@
 //! This crate is the kernel glue. The target logic lives in the `scst_core` crate (pure Rust,
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
+mod bindings;
+
 use kernel::configfs;
 use kernel::configfs_attrs;
 use kernel::page::PAGE_SIZE;

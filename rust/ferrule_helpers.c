@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/* C helpers for static inline kernel functions (see ferrule_helpers.h). */
+#include "ferrule_helpers.h"
+
+int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
+{
+	return scsi_add_host(host, dev);
+}
+
+void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd)
+{
+	return scsi_cmd_priv(cmd);
+}
+
+struct scatterlist *ferrule_h_scsi_sglist(struct scsi_cmnd *cmd)
+{
+	return scsi_sglist(cmd);
+}
+
+unsigned int ferrule_h_scsi_sg_count(struct scsi_cmnd *cmd)
+{
+	return scsi_sg_count(cmd);
+}
+
+unsigned int ferrule_h_scsi_bufflen(struct scsi_cmnd *cmd)
+{
+	return scsi_bufflen(cmd);
+}
+
+void ferrule_h_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid)
+{
+	scsi_set_resid(cmd, resid);
+}
+
+void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status)
+{
+	set_host_byte(cmd, status);
+}

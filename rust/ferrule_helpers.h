@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers for static inline kernel functions and macros that Rust cannot call directly.
+ * Module-private names (ferrule_h_*); implemented in ferrule_helpers.c.
+ */
+#ifndef FERRULE_HELPERS_H
+#define FERRULE_HELPERS_H
+
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_host.h>
+
+int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
+void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
+struct scatterlist *ferrule_h_scsi_sglist(struct scsi_cmnd *cmd);
+unsigned int ferrule_h_scsi_sg_count(struct scsi_cmnd *cmd);
+unsigned int ferrule_h_scsi_bufflen(struct scsi_cmnd *cmd);
+void ferrule_h_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid);
+void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status);
+
+#endif
