@@ -7,6 +7,8 @@ check "version logged at load" bash -c "dmesg | grep -q 'ferrule $want loading'"
 check "configfs root exists" test -d $CFG
 expect_eq "version attribute" "$want" "$(cat $CFG/version)"
 expect_fail "version is read-only" bash -c "echo 9.9 > $CFG/version"
+err=$(bash -c "echo 9.9 > $CFG/version" 2>&1)
+check "read-only write fails with EACCES" bash -c "[[ '$err' == *'Permission denied'* ]]"
 expect_eq "version unchanged after rejected write" "$want" "$(cat $CFG/version)"
 check "rmmod" rmmod ferrule
 check "configfs root gone after unload" test ! -e $CFG
