@@ -8,6 +8,14 @@ set -euo pipefail
 variant=${1:-default}
 out=$(kernel_dir "$variant")
 if [ -f "$out/.ferrule-built" ]; then echo "$out"; exit 0; fi
+# One builder per variant at a time: a second caller waits, then finds the finished tree.
+mkdir -p "$FERRULE_CACHE/kernel"
+exec 9>"$FERRULE_CACHE/kernel/.lock-$variant"
+if ! flock -n 9; then
+  echo "build-kernel: another $variant kernel build is running; waiting for it" >&2
+  flock 9
+fi
+if [ -f "$out/.ferrule-built" ]; then echo "$out"; exit 0; fi
 
 frags=("$FERRULE_ROOT/tests/qemu/kernel.config")
 [ "$variant" = debug ] && frags+=("$FERRULE_ROOT/tests/qemu/kernel-debug.config")
