@@ -56,7 +56,18 @@ fn lu_config(blocks: u64, product: &[u8], index: u8) -> Result<DeviceConfig> {
     c.block_size = BLOCK_SIZE;
     c.product = padded(product);
     c.max_xfer_blocks = MAX_SECTORS;
-    c.set_serial(&[b'F', b'R', b'L', b'L', b'O', b'C', b'0', b'0', b'0', b'0' + index]);
+    c.set_serial(&[
+        b'F',
+        b'R',
+        b'L',
+        b'L',
+        b'O',
+        b'C',
+        b'0',
+        b'0',
+        b'0',
+        b'0' + index,
+    ]);
     c.naa = naa_registered_extended(NAA_OUI, 0x0_4652_4c00, u64::from(index));
     c.validate().map_err(|_| EINVAL)?;
     Ok(c)
@@ -104,7 +115,14 @@ impl LocalLuns {
         };
         let cdb = cmd.cdb();
         let (result, d_sense) = cmd.with_data(|buf| match linux_lun {
-            0 => run(&self.null_config, &self.null_state, &self.null, &ctx, cdb, buf),
+            0 => run(
+                &self.null_config,
+                &self.null_state,
+                &self.null,
+                &ctx,
+                cdb,
+                buf,
+            ),
             1 => run(&self.ram_config, &self.ram_state, &self.ram, &ctx, cdb, buf),
             _ => (exec::execute_no_lu(&ctx, cdb, buf), false),
         });

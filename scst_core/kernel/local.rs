@@ -12,12 +12,12 @@
 //!   commands, and unload destroys it, so no worker can run module code after unload.
 
 use crate::bindings;
-use kernel::bindings as kb;
 use crate::engine::{LocalLuns, MAX_SECTORS};
 use crate::scsi::ScsiCmd;
 use core::ffi::c_int;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::bindings as kb;
 use kernel::prelude::*;
 use kernel::{device, faux, ModuleMetadata};
 
@@ -169,7 +169,13 @@ unsafe fn target_data<'a>(shost: *mut bindings::Scsi_Host) -> &'a TargetData {
     // SAFETY: our hosts are allocated with a pointer-sized hostdata holding a pointer to a
     // pinned `TargetData` that is freed only after the host is removed and the workqueue
     // flushed (see `LocalTarget::drop`).
-    unsafe { &*(*shost).hostdata.as_ptr().cast::<*const TargetData>().read() }
+    unsafe {
+        &*(*shost)
+            .hostdata
+            .as_ptr()
+            .cast::<*const TargetData>()
+            .read()
+    }
 }
 
 /// `init_cmd_priv`: prepares the private area of each preallocated command once.
@@ -291,7 +297,10 @@ impl LocalTarget {
             (*h).max_channel = 0;
             (*h).max_cmd_len = MAX_CMD_LEN;
             let target: *const TargetData = &*data;
-            (*h).hostdata.as_mut_ptr().cast::<*const TargetData>().write(target);
+            (*h).hostdata
+                .as_mut_ptr()
+                .cast::<*const TargetData>()
+                .write(target);
             bindings::ferrule_h_scsi_add_host(h, dev)
         };
         if added != 0 {
@@ -326,7 +335,11 @@ impl Drop for LocalTarget {
         self.data.wq.flush();
         let left = self.data.inflight.load(Ordering::Acquire);
         if left != 0 {
-            pr_err!("local: host{} removed with {} commands in flight\n", self.host_no(), left);
+            pr_err!(
+                "local: host{} removed with {} commands in flight\n",
+                self.host_no(),
+                left
+            );
         }
         // SAFETY: drops the reference from `scsi_host_alloc`; `self.host` is not used again.
         unsafe { bindings::scsi_host_put(h) };
@@ -353,7 +366,11 @@ impl LocalFabric {
             // 16 GiB of nullio: large enough to look like a disk, costs nothing.
             let luns = LocalLuns::new(16 << 21, ram_bytes)?;
             let t = LocalTarget::new(c"ferrule_local0", &wq, luns)?;
-            pr_info!("local: demo target on host{} (LUN 0 nullio, LUN 1 ram {} MiB)\n", t.host_no(), ram_mib);
+            pr_info!(
+                "local: demo target on host{} (LUN 0 nullio, LUN 1 ram {} MiB)\n",
+                t.host_no(),
+                ram_mib
+            );
             Some(t)
         } else {
             None

@@ -79,7 +79,13 @@ impl Backend for NullIo {
     fn write_same(&self, _: u64, _: u64, _: Option<&Self::Buf>, _: bool) -> Result<(), IoError> {
         Ok(())
     }
-    fn compare(&self, _: u64, blocks: u32, buf: &Self::Buf, off: usize) -> Result<Compare, IoError> {
+    fn compare(
+        &self,
+        _: u64,
+        blocks: u32,
+        buf: &Self::Buf,
+        off: usize,
+    ) -> Result<Compare, IoError> {
         // The medium reads as zeroes, so compare against that.
         let len = span(blocks.into(), self.block_size)?;
         Ok(match first_nonzero(buf, off, len)? {
@@ -87,7 +93,12 @@ impl Backend for NullIo {
             None => Compare::Match,
         })
     }
-    fn compare_and_write(&self, lba: u64, blocks: u32, buf: &Self::Buf) -> Result<Compare, IoError> {
+    fn compare_and_write(
+        &self,
+        lba: u64,
+        blocks: u32,
+        buf: &Self::Buf,
+    ) -> Result<Compare, IoError> {
         self.compare(lba, blocks, buf, 0)
     }
     fn lba_status(&self, _: u64) -> Result<(bool, u64), IoError> {

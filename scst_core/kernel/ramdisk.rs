@@ -74,7 +74,14 @@ impl Backend for RamDisk {
         Ok(())
     }
 
-    fn write(&self, lba: u64, blocks: u32, buf: &SgBuffer, off: usize, _: bool) -> Result<(), IoError> {
+    fn write(
+        &self,
+        lba: u64,
+        blocks: u32,
+        buf: &SgBuffer,
+        off: usize,
+        _: bool,
+    ) -> Result<(), IoError> {
         let r = self.range(lba, blocks.into())?;
         let mut data = self.data.lock();
         let dst = data.get_mut(r).ok_or(IoError::Write(Some(lba)))?;
@@ -94,7 +101,13 @@ impl Backend for RamDisk {
         Ok(())
     }
 
-    fn write_same(&self, lba: u64, blocks: u64, block: Option<&SgBuffer>, _: bool) -> Result<(), IoError> {
+    fn write_same(
+        &self,
+        lba: u64,
+        blocks: u64,
+        block: Option<&SgBuffer>,
+        _: bool,
+    ) -> Result<(), IoError> {
         let r = self.range(lba, blocks)?;
         let mut data = self.data.lock();
         let dst = data.get_mut(r).ok_or(IoError::Write(Some(lba)))?;
@@ -108,7 +121,13 @@ impl Backend for RamDisk {
         Ok(())
     }
 
-    fn compare(&self, lba: u64, blocks: u32, buf: &SgBuffer, off: usize) -> Result<Compare, IoError> {
+    fn compare(
+        &self,
+        lba: u64,
+        blocks: u32,
+        buf: &SgBuffer,
+        off: usize,
+    ) -> Result<Compare, IoError> {
         let r = self.range(lba, blocks.into())?;
         let data = self.data.lock();
         let medium = data.get(r).ok_or(IoError::Read(Some(lba)))?;

@@ -48,9 +48,7 @@ impl SgBuffer {
         // SAFETY: by the type invariant the scatterlist is valid and covers `self.len` bytes,
         // of which `off..off + n` is in range; `buf` is valid for `n` bytes (the callers pass
         // a slice at least that long, mutable when the copy writes to it).
-        unsafe {
-            bindings::sg_copy_buffer(self.sgl, self.nents, buf.cast(), n, skip, to_buffer)
-        }
+        unsafe { bindings::sg_copy_buffer(self.sgl, self.nents, buf.cast(), n, skip, to_buffer) }
     }
 }
 
