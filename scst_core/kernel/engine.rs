@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Command execution for the local fabric: one SCSI command from the Linux midlayer through
 //! `scst_core::exec` against the addressed LU, on a workqueue thread.
+//!
+//! LUN routing goes through scst_core's ACL model, as FC sessions will: the target's
+//! `AclTable` has a group `local` holding the loopback initiator's fixed WWPN with LUN 0
+//! (nullio) and LUN 1 (RAM); the nexus's `ResolvedMap` is resolved from that WWPN once at
+//! creation, and every command looks its LUN up in it. (The identity table is not used: it
+//! keys FC logins by N_Port ID and handle, which a loopback nexus does not have.)
 
 use crate::nullio::NullIo;
 use crate::ramdisk::RamDisk;
 use crate::scsi::{Completion, ScsiCmd};
 use crate::sg_buffer::SgBuffer;
 use kernel::prelude::*;
+use scst_core::acl::{AclTable, ResolvedMap};
 use scst_core::backend::Backend;
 use scst_core::device::{naa_registered_extended, DeviceConfig, LuState};
 use scst_core::exec::{self, CmdContext, CmdResult, Lu, NoHooks, Residual};
-use scst_core::types::{LocalPort, Lun, PortId, TaskAttr, Wwpn};
+use scst_core::types::{DeviceId, LocalPort, Lun, PortId, TaskAttr, Wwpn};
 
 /// WWPN the loopback initiator presents (NAA 5, locally made up: no fabric sees it).
 pub(crate) const LOCAL_INITIATOR_WWPN: Wwpn = Wwpn(0x5001_4050_0000_0001);
@@ -25,7 +32,45 @@ pub(crate) const MAX_SECTORS: u32 = 8192;
 /// NAA 6, so use the one LIO uses for its own made-up designators).
 const NAA_OUI: u32 = 0x001405;
 
-/// The LUNs of one local target: LUN 0 nullio, LUN 1 RAM.
+/// Device ids of the demo LUs in the ACL map.
+const NULL_DEVICE: DeviceId = DeviceId(0);
+const RAM_DEVICE: DeviceId = DeviceId(1);
+
+/// Empty ACL table: a const so boxing it copies from .rodata instead of building the
+/// ~150 KiB value on the stack.
+const EMPTY_ACL: AclTable = AclTable::new();
+/// Unresolved map, same reason (~2 KiB).
+const EMPTY_MAP: ResolvedMap = ResolvedMap::new();
+
+/// The demo ACL: group `local` = the loopback initiator, LUN 0 nullio, LUN 1 RAM.
+fn demo_acl() -> Result<KBox<AclTable>> {
+    let mut acl = KBox::new_uninit(GFP_KERNEL)?.write(EMPTY_ACL);
+    let refused = |e| {
+        pr_err!("local: demo ACL refused: {:?}\n", e);
+        EINVAL
+    };
+    let g = acl.add_group(b"local").map_err(refused)?;
+    acl.add_initiator(g, LOCAL_INITIATOR_WWPN)
+        .map_err(refused)?;
+    acl.map_lun(g, 0, NULL_DEVICE, false).map_err(refused)?;
+    acl.map_lun(g, 1, RAM_DEVICE, false).map_err(refused)?;
+    Ok(acl)
+}
+
+/// Initialises a map in place with what `acl` resolves `initiator` to.
+fn resolved_map(acl: KBox<AclTable>, initiator: Wwpn) -> impl Init<ResolvedMap, Error> {
+    // SAFETY: the closure fully initialises `*slot` (a const value, then resolved in place)
+    // and never fails afterwards.
+    unsafe {
+        pin_init::init_from_closure(move |slot: *mut ResolvedMap| {
+            slot.write(EMPTY_MAP);
+            acl.resolve_into(initiator, &mut *slot);
+            Ok(())
+        })
+    }
+}
+
+/// The LUNs of one local target (LUN 0 nullio, LUN 1 RAM) and the nexus's LUN map.
 #[pin_data]
 pub(crate) struct LocalLuns {
     null_config: DeviceConfig,
@@ -35,7 +80,9 @@ pub(crate) struct LocalLuns {
     ram_state: LuState,
     #[pin]
     ram: RamDisk,
-    /// What REPORT LUNS shows (the map is fixed until configfs exists).
+    /// The loopback nexus's LUN map, resolved from [`LOCAL_INITIATOR_WWPN`].
+    map: ResolvedMap,
+    /// What REPORT LUNS shows: the map's LUNs (fixed until configfs exists).
     luns: [Lun; 2],
 }
 
@@ -51,6 +98,8 @@ const fn padded<const N: usize>(s: &[u8]) -> [u8; N] {
 }
 
 /// Configuration of a demo LU: `blocks` blocks, `product`, serial and NAA from `index`.
+// Not inlined: keeps the init path's stack frames small.
+#[inline(never)]
 fn lu_config(blocks: u64, product: &[u8], index: u8) -> Result<DeviceConfig> {
     let mut c = DeviceConfig::new(blocks);
     c.block_size = BLOCK_SIZE;
@@ -82,6 +131,16 @@ impl LocalLuns {
         let null_config = lu_config(null_blocks, b"NULLIO", 0)?;
         let ram_config = lu_config(ram_blocks as u64, b"RAMDISK", 1)?;
         let ram = RamDisk::new(ram_bytes, bs)?;
+        let acl = demo_acl()?;
+        let mut luns = [Lun(0); 2];
+        let mut n = 0;
+        for (lun, _) in acl.luns_of(acl.resolve(LOCAL_INITIATOR_WWPN)) {
+            *luns.get_mut(n).ok_or(EINVAL)? = Lun::from_index(lun);
+            n += 1;
+        }
+        if n != luns.len() {
+            return Err(EINVAL);
+        }
         Ok(try_pin_init!(LocalLuns {
             null_state: LuState::new(&null_config),
             null_config,
@@ -89,7 +148,8 @@ impl LocalLuns {
             ram_state: LuState::new(&ram_config),
             ram_config,
             ram <- ram,
-            luns: [Lun::from_index(0), Lun::from_index(1)],
+            map <- resolved_map(acl, LOCAL_INITIATOR_WWPN),
+            luns,
         }? Error))
     }
 

@@ -266,6 +266,7 @@ unsafe impl Sync for LocalTarget {}
 
 impl LocalTarget {
     /// Creates the parent device and the host, then scans it (LUNs appear asynchronously).
+    #[inline(never)]
     pub(crate) fn new(
         name: &CStr,
         wq: &Workqueue,
