@@ -36,3 +36,8 @@ void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status)
 {
 	set_host_byte(cmd, status);
 }
+
+void ferrule_h_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned int buflen)
+{
+	sg_set_buf(sg, buf, buflen);
+}

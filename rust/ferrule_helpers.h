@@ -8,6 +8,7 @@
 
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_host.h>
+#include <linux/scatterlist.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
 void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
@@ -16,5 +17,6 @@ unsigned int ferrule_h_scsi_sg_count(struct scsi_cmnd *cmd);
 unsigned int ferrule_h_scsi_bufflen(struct scsi_cmnd *cmd);
 void ferrule_h_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid);
 void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status);
+void ferrule_h_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned int buflen);
 
 #endif

@@ -5,6 +5,12 @@
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
 mod bindings;
+mod engine;
+mod local;
+mod nullio;
+mod ramdisk;
+mod scsi;
+mod sg_buffer;
 
 use kernel::configfs;
 use kernel::configfs_attrs;
@@ -17,6 +23,16 @@ module! {
     authors: ["Ferrule developers"],
     description: "Ferrule Fibre Channel SCSI target (SCST-style core + qla2x00t)",
     license: "GPL",
+    params: {
+        local_demo: bool {
+            default: false,
+            description: "Create a local target (nullio LUN 0, RAM LUN 1) at load",
+        },
+        local_ram_mib: u32 {
+            default: 64,
+            description: "Size of the local_demo RAM LUN in MiB",
+        },
+    },
 }
 
 /// Module state: everything lives as long as the module is loaded.
@@ -27,6 +43,8 @@ struct Ferrule {
     /// while the tree is in use rather than racing with it.
     #[pin]
     config: configfs::Subsystem<Root>,
+    /// The loopback fabric (`local_demo=1` creates its demo target).
+    local: local::LocalFabric,
 }
 
 /// Data behind the configfs root directory.
@@ -42,8 +60,11 @@ impl kernel::InPlaceModule for Ferrule {
                 version: 0,
             ],
         };
+        let demo = module_parameters::local_demo.value();
+        let ram_mib = module_parameters::local_ram_mib.value();
         try_pin_init!(Self {
             config <- configfs::Subsystem::new(c"ferrule", item_type, Ok::<_, Error>(Root)),
+            local: local::LocalFabric::new(demo, ram_mib)?,
         })
     }
 }
