@@ -33,11 +33,18 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<Diagnostic>> {
         errors: Vec::new(),
     };
     let (doc, syntax) = DeTable::parse_recoverable(text);
+    // After a syntax error the recovered document is partial: checking it would only add
+    // noise ("needs `backend`" for a key the broken line hid), so report syntax alone.
+    let syntax_failed = !syntax.is_empty();
     for e in syntax {
         let at = e.span().map(|s| s.start).unwrap_or(0);
         cx.err(at, e.message().trim().to_string());
     }
-    let config = cx.document(doc.get_ref());
+    let config = if syntax_failed {
+        Config::default()
+    } else {
+        cx.document(doc.get_ref())
+    };
     let mut errors = cx.errors;
     if errors.is_empty() {
         return Ok(config);
