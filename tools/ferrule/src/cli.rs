@@ -22,7 +22,7 @@ pub const EXIT_NOT_LOADED: i32 = 3;
 /// Administer Ferrule, the Fibre Channel SCSI target: show state, and apply, save and check
 /// declarative TOML configurations of its configfs tree.
 #[derive(Parser, Debug)]
-#[command(name = "ferrule", version, about, long_about = None, after_help = EXIT_HELP)]
+#[command(name = "ferrule", version, after_help = EXIT_HELP)]
 pub struct Cli {
     /// Ferrule's configfs directory.
     #[arg(long, global = true, env = "FERRULE_CONFIGFS", default_value = DEFAULT_ROOT, value_name = "DIR")]
