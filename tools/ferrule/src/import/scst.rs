@@ -241,6 +241,7 @@ fn handler(n: &Node, out: &mut Imported) {
                 "t10_vend_id" => dev.vendor = Some(val.chars().take(8).collect()),
                 "prod_id" => dev.product = Some(val.chars().take(16).collect()),
                 "prod_rev_lvl" => dev.revision = Some(val.chars().take(4).collect()),
+                "nv_cache" if val == "0" => {}
                 "nv_cache" if val == "1" => {
                     out.notes.push(format!(
                         "line {}: device {dname}: nv_cache 1 (SYNCHRONIZE CACHE ignored); Ferrule always honours it, write_cache = true is the closest",
