@@ -184,9 +184,23 @@ fn status(cli: &Cli, fs: &dyn ConfigFs, root: &str, io: &mut Io<'_>) -> i32 {
     } else if !st.loaded {
         say!(io.out, "ferrule: not loaded ({root} does not exist)");
     } else {
-        say!(io.out, "ferrule {} loaded ({root})", st.version.as_deref().unwrap_or("?"));
-        say!(io.out, "devices:  {} ({} enabled)", st.devices, st.devices_enabled);
-        say!(io.out, "targets:  {} ({} enabled)", st.targets, st.targets_enabled);
+        say!(
+            io.out,
+            "ferrule {} loaded ({root})",
+            st.version.as_deref().unwrap_or("?")
+        );
+        say!(
+            io.out,
+            "devices:  {} ({} enabled)",
+            st.devices,
+            st.devices_enabled
+        );
+        say!(
+            io.out,
+            "targets:  {} ({} enabled)",
+            st.targets,
+            st.targets_enabled
+        );
         say!(io.out, "groups:   {}", st.groups);
         say!(io.out, "LUNs:     {}", st.luns);
         say!(io.out, "sessions: {}", st.sessions);
@@ -229,8 +243,16 @@ fn devices(cli: &Cli, fs: &dyn ConfigFs, io: &mut Io<'_>) -> i32 {
                 human_size(d.size),
                 d.block_size.to_string(),
                 if d.enabled { "enabled" } else { "disabled" }.into(),
-                if flags.is_empty() { "-".into() } else { flags.join(",") },
-                if d.path.is_empty() { "-".into() } else { d.path.clone() },
+                if flags.is_empty() {
+                    "-".into()
+                } else {
+                    flags.join(",")
+                },
+                if d.path.is_empty() {
+                    "-".into()
+                } else {
+                    d.path.clone()
+                },
                 d.mapped_by.len().to_string(),
                 d.serial.clone(),
             ]
@@ -238,7 +260,9 @@ fn devices(cli: &Cli, fs: &dyn ConfigFs, io: &mut Io<'_>) -> i32 {
         .collect();
     let _ = io.out.write_all(
         table::render(
-            &["NAME", "BACKEND", "SIZE", "BS", "STATE", "FLAGS", "PATH", "LUNS", "SERIAL"],
+            &[
+                "NAME", "BACKEND", "SIZE", "BS", "STATE", "FLAGS", "PATH", "LUNS", "SERIAL",
+            ],
             &cells,
         )
         .as_bytes(),
@@ -273,7 +297,11 @@ fn sessions(cli: &Cli, fs: &dyn ConfigFs, io: &mut Io<'_>) -> i32 {
                 if s.luns.is_empty() {
                     "-".into()
                 } else {
-                    s.luns.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+                    s.luns
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
                 },
                 s.commands.to_string(),
             ]
@@ -281,7 +309,15 @@ fn sessions(cli: &Cli, fs: &dyn ConfigFs, io: &mut Io<'_>) -> i32 {
         .collect();
     let _ = io.out.write_all(
         table::render(
-            &["TARGET", "INITIATOR", "N_PORT_ID", "HANDLE", "GROUP", "LUNS", "COMMANDS"],
+            &[
+                "TARGET",
+                "INITIATOR",
+                "N_PORT_ID",
+                "HANDLE",
+                "GROUP",
+                "LUNS",
+                "COMMANDS",
+            ],
             &cells,
         )
         .as_bytes(),
@@ -303,7 +339,14 @@ fn load(file: &Path, cmd: &str, io: &mut Io<'_>) -> Result<Config, Vec<Diagnosti
 
 fn print_diagnostics(file: &Path, diags: &[Diagnostic], io: &mut Io<'_>) {
     for d in diags {
-        say!(io.err, "{}:{}:{}: error: {}", file.display(), d.line, d.column, d.message);
+        say!(
+            io.err,
+            "{}:{}:{}: error: {}",
+            file.display(),
+            d.line,
+            d.column,
+            d.message
+        );
     }
 }
 
@@ -311,7 +354,10 @@ fn check(cli: &Cli, file: &Path, io: &mut Io<'_>) -> i32 {
     match load(file, "check", io) {
         Ok(c) => {
             if cli.json {
-                json(io, &serde_json::json!({"file": file, "ok": true, "errors": []}));
+                json(
+                    io,
+                    &serde_json::json!({"file": file, "ok": true, "errors": []}),
+                );
             } else {
                 say!(
                     io.out,
@@ -329,7 +375,10 @@ fn check(cli: &Cli, file: &Path, io: &mut Io<'_>) -> i32 {
                     .iter()
                     .map(|d| serde_json::json!({"line": d.line, "column": d.column, "message": d.message}))
                     .collect();
-                json(io, &serde_json::json!({"file": file, "ok": false, "errors": errors}));
+                json(
+                    io,
+                    &serde_json::json!({"file": file, "ok": false, "errors": errors}),
+                );
             } else {
                 print_diagnostics(file, &diags, io);
                 if !diags.is_empty() {
@@ -346,20 +395,31 @@ fn apply(fs: &mut dyn ConfigFs, file: &Path, dry_run: bool, io: &mut Io<'_>) -> 
         Ok(c) => c,
         Err(diags) => {
             print_diagnostics(file, &diags, io);
-            say!(io.err, "ferrule: apply: {} is invalid; nothing was changed", file.display());
+            say!(
+                io.err,
+                "ferrule: apply: {} is invalid; nothing was changed",
+                file.display()
+            );
             return EXIT_FAILURE;
         }
     };
     let current = match read_config(fs) {
         Ok(c) => c,
         Err(e) => {
-            say!(io.err, "ferrule: apply: reading the running configuration: {e}");
+            say!(
+                io.err,
+                "ferrule: apply: reading the running configuration: {e}"
+            );
             return EXIT_FAILURE;
         }
     };
     let p = plan(&current, &desired);
     if p.is_empty() {
-        say!(io.out, "ferrule: apply: nothing to do; the running configuration matches {}", file.display());
+        say!(
+            io.out,
+            "ferrule: apply: nothing to do; the running configuration matches {}",
+            file.display()
+        );
         return 0;
     }
     if dry_run {
@@ -375,7 +435,10 @@ fn apply(fs: &mut dyn ConfigFs, file: &Path, dry_run: bool, io: &mut Io<'_>) -> 
         Err(e) => {
             say!(io.err, "ferrule: apply: {e}");
             if e.done == 0 {
-                say!(io.err, "ferrule: apply: stopped at the first step; nothing was changed");
+                say!(
+                    io.err,
+                    "ferrule: apply: stopped at the first step; nothing was changed"
+                );
             } else {
                 say!(
                     io.err,
@@ -400,7 +463,10 @@ fn save(fs: &dyn ConfigFs, file: Option<&Path>, root: &str, io: &mut Io<'_>) -> 
             return EXIT_FAILURE;
         }
     };
-    let text = format!("# Ferrule configuration saved from {root} by `ferrule save`.\n\n{}", cfg.to_toml());
+    let text = format!(
+        "# Ferrule configuration saved from {root} by `ferrule save`.\n\n{}",
+        cfg.to_toml()
+    );
     match file {
         None => {
             let _ = io.out.write_all(text.as_bytes());
@@ -448,7 +514,9 @@ fn import_cmd(format: ImportFormat, file: &Path, io: &mut Io<'_>) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let _ = io.out.write_all(imported.render(&file.display().to_string()).as_bytes());
+    let _ = io
+        .out
+        .write_all(imported.render(&file.display().to_string()).as_bytes());
     for n in &imported.notes {
         say!(io.err, "ferrule: import: not carried over: {n}");
     }

@@ -326,7 +326,10 @@ impl FakeFs {
                     .parse()
                     .map_err(|_| FsError::because(EINVAL, "size is a number of bytes"))?;
                 if backend == Backend::Blockio {
-                    return Err(FsError::because(EINVAL, "blockio size is the device's size"));
+                    return Err(FsError::because(
+                        EINVAL,
+                        "blockio size is the device's size",
+                    ));
                 }
                 let bs: u64 = get(self, "block_size").parse().unwrap_or(512);
                 if n % bs != 0 {
@@ -409,7 +412,10 @@ impl FakeFs {
                         .into_iter()
                         .find(|(_, d, live)| d == dev && *live);
                     if let Some((t, _, _)) = live {
-                        return Err(FsError::because(EBUSY, format!("mapped by enabled target {t}")));
+                        return Err(FsError::because(
+                            EBUSY,
+                            format!("mapped by enabled target {t}"),
+                        ));
                     }
                 }
                 value.to_string()
@@ -464,7 +470,10 @@ impl FakeFs {
                 }
                 let cur = self.get(&format!("{ldir}/device")).unwrap_or("");
                 if !cur.is_empty() && self.get(&format!("{tdir}/enable")) == Some("1") {
-                    return Err(FsError::because(EBUSY, "mapped to a live target: rmdir + mkdir"));
+                    return Err(FsError::because(
+                        EBUSY,
+                        "mapped to a live target: rmdir + mkdir",
+                    ));
                 }
             }
             "read_only" => {
@@ -479,8 +488,9 @@ impl FakeFs {
 
 /// Stable pseudo-serial (FNV-1a), like the kernel deriving one from the name.
 fn fnv(s: &str) -> u32 {
-    s.bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn naa(serial: &str) -> String {
@@ -505,7 +515,9 @@ impl ConfigFs for FakeFs {
         match self.nodes.get(path) {
             None => return Err(FsError::new(ENOENT)),
             Some(Node::Dir { .. }) => return Err(FsError::new(21)),
-            Some(Node::Attr { writable: false, .. }) => return Err(FsError::new(EACCES)),
+            Some(Node::Attr {
+                writable: false, ..
+            }) => return Err(FsError::new(EACCES)),
             Some(Node::Attr { .. }) => {}
         }
         let parts: Vec<&str> = path.split('/').collect();
@@ -598,9 +610,22 @@ mod tests {
         let t = "targets/local/50:01:40:50:00:00:00:01";
         assert!(fs.exists(&format!("{t}/groups/default/luns")));
         assert_eq!(fs.read(&format!("{t}/rel_port")).unwrap(), "1");
-        assert_eq!(fs.rmdir(&format!("{t}/groups/default")).unwrap_err().errno, EPERM);
-        assert_eq!(fs.mkdir("targets/qla2x00t/21:00:00:24:ff:31:4c:5a").unwrap_err().errno, ENOENT);
-        assert_eq!(fs.mkdir("targets/local/50:01:40:50:00:00:00:0g").unwrap_err().errno, EINVAL);
+        assert_eq!(
+            fs.rmdir(&format!("{t}/groups/default")).unwrap_err().errno,
+            EPERM
+        );
+        assert_eq!(
+            fs.mkdir("targets/qla2x00t/21:00:00:24:ff:31:4c:5a")
+                .unwrap_err()
+                .errno,
+            ENOENT
+        );
+        assert_eq!(
+            fs.mkdir("targets/local/50:01:40:50:00:00:00:0g")
+                .unwrap_err()
+                .errno,
+            EINVAL
+        );
     }
 
     #[test]
@@ -610,15 +635,24 @@ mod tests {
         assert_eq!(fs.read("devices/d/product").unwrap(), "nullio");
         assert_eq!(fs.write("devices/d/enable", "1").unwrap_err().errno, EINVAL);
         fs.write("devices/d/size", "1048576").unwrap();
-        assert_eq!(fs.write("devices/d/size", "1000").unwrap_err().errno, EINVAL);
+        assert_eq!(
+            fs.write("devices/d/size", "1000").unwrap_err().errno,
+            EINVAL
+        );
         fs.write("devices/d/enable", "1").unwrap();
-        assert_eq!(fs.write("devices/d/block_size", "4096").unwrap_err().errno, EBUSY);
+        assert_eq!(
+            fs.write("devices/d/block_size", "4096").unwrap_err().errno,
+            EBUSY
+        );
         assert_eq!(fs.write("devices/d/naa", "1").unwrap_err().errno, EACCES);
         let before = fs.clone();
         assert!(fs.write("devices/d/read_only", "yes").is_err());
         assert_eq!(fs, before, "a refused write changes nothing");
         fs.write("devices/d/size", "2097152").unwrap();
-        assert_eq!(fs.read("devices/d/info").unwrap(), "nullio - 2097152 4096 enabled 0");
+        assert_eq!(
+            fs.read("devices/d/info").unwrap(),
+            "nullio - 2097152 4096 enabled 0"
+        );
     }
 
     #[test]
@@ -628,16 +662,30 @@ mod tests {
         fs.mkdir(t).unwrap();
         fs.mkdir(&format!("{t}/groups/a")).unwrap();
         fs.mkdir(&format!("{t}/groups/b")).unwrap();
-        fs.mkdir(&format!("{t}/groups/a/initiators/21:00:00:24:ff:*")).unwrap();
-        let e = fs.mkdir(&format!("{t}/groups/b/initiators/21:00:00:24:FF:*")).unwrap_err();
+        fs.mkdir(&format!("{t}/groups/a/initiators/21:00:00:24:ff:*"))
+            .unwrap();
+        let e = fs
+            .mkdir(&format!("{t}/groups/b/initiators/21:00:00:24:FF:*"))
+            .unwrap_err();
         assert_eq!(e.errno, EEXIST);
-        assert_eq!(fs.mkdir(&format!("{t}/groups/a/luns/256")).unwrap_err().errno, EINVAL);
+        assert_eq!(
+            fs.mkdir(&format!("{t}/groups/a/luns/256"))
+                .unwrap_err()
+                .errno,
+            EINVAL
+        );
         fs.mkdir(&format!("{t}/groups/a/luns/0")).unwrap();
-        let e = fs.write(&format!("{t}/groups/a/luns/0/device"), "nope").unwrap_err();
+        let e = fs
+            .write(&format!("{t}/groups/a/luns/0/device"), "nope")
+            .unwrap_err();
         assert_eq!(e.errno, ENOENT);
-        assert_eq!(fs.rmdir(&format!("{t}/groups/a")).unwrap_err().errno, ENOTEMPTY);
+        assert_eq!(
+            fs.rmdir(&format!("{t}/groups/a")).unwrap_err().errno,
+            ENOTEMPTY
+        );
         fs.mkdir("devices/d").unwrap();
-        fs.write(&format!("{t}/groups/a/luns/0/device"), "d").unwrap();
+        fs.write(&format!("{t}/groups/a/luns/0/device"), "d")
+            .unwrap();
         assert_eq!(fs.rmdir("devices/d").unwrap_err().errno, EBUSY);
     }
 }

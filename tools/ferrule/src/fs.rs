@@ -175,7 +175,9 @@ fn kmsg_reason(path: &str) -> Option<String> {
         let msg = msg.lines().next().unwrap_or("");
         if let Some(rest) = msg.strip_prefix("ferrule: ") {
             if let Some((p, why)) = rest.split_once(": ") {
-                if p.trim_end_matches('/').ends_with(path.trim_end_matches('/')) {
+                if p.trim_end_matches('/')
+                    .ends_with(path.trim_end_matches('/'))
+                {
                     found = Some(why.to_string());
                 }
             }
@@ -193,7 +195,10 @@ mod tests {
         assert_eq!(strerror(errno::EINVAL), "Invalid argument");
         assert_eq!(strerror(errno::EBUSY), "Device or resource busy");
         let e = FsError::because(errno::ENOENT, "no device \"disk9\"");
-        assert_eq!(e.to_string(), "No such file or directory (no device \"disk9\")");
+        assert_eq!(
+            e.to_string(),
+            "No such file or directory (no device \"disk9\")"
+        );
     }
 
     #[test]

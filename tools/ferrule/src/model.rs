@@ -195,7 +195,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits_end);
     if num.is_empty() {
-        return Err(format!("bad size {s:?}: expected a number, e.g. \"10G\" or 1048576"));
+        return Err(format!(
+            "bad size {s:?}: expected a number, e.g. \"10G\" or 1048576"
+        ));
     }
     let n: u64 = num
         .parse()
@@ -318,7 +320,10 @@ impl Config {
                         .iter()
                         .map(|(n, l)| {
                             if l.read_only {
-                                format!("{n} = {{ device = {}, read_only = true }}", quote(&l.device))
+                                format!(
+                                    "{n} = {{ device = {}, read_only = true }}",
+                                    quote(&l.device)
+                                )
                             } else {
                                 format!("{n} = {}", quote(&l.device))
                             }
@@ -375,14 +380,16 @@ impl Config {
             if t.rel_port == Some(defaults::REL_PORT) {
                 t.rel_port = None;
             }
-            t.groups
-                .retain(|g| g.name != DEFAULT_GROUP || !g.luns.is_empty() || !g.initiators.is_empty());
+            t.groups.retain(|g| {
+                g.name != DEFAULT_GROUP || !g.luns.is_empty() || !g.initiators.is_empty()
+            });
             for g in &mut t.groups {
                 g.initiators.sort();
             }
             t.groups.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        c.targets.sort_by(|a, b| (a.fabric, &a.wwpn).cmp(&(b.fabric, &b.wwpn)));
+        c.targets
+            .sort_by(|a, b| (a.fabric, &a.wwpn).cmp(&(b.fabric, &b.wwpn)));
         c
     }
 
@@ -408,9 +415,13 @@ mod tests {
         ] {
             assert_eq!(parse_size(s), Ok(n), "{s}");
         }
-        assert!(parse_size("10X").unwrap_err().contains("unknown unit \"X\""));
+        assert!(parse_size("10X")
+            .unwrap_err()
+            .contains("unknown unit \"X\""));
         assert!(parse_size("G").is_err());
-        assert!(parse_size("99999999999P").unwrap_err().contains("too large"));
+        assert!(parse_size("99999999999P")
+            .unwrap_err()
+            .contains("too large"));
         assert_eq!(format_size(10 << 30), "10G");
         assert_eq!(format_size(1536 << 20), "1536M");
         assert_eq!(format_size(1000), "1000");

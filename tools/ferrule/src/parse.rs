@@ -70,7 +70,11 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = text.get(..at).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before.get(line_start..).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .get(line_start..)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -117,7 +121,10 @@ impl<'t> Cx<'t> {
                 let hint = closest(k.get_ref(), allowed)
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_else(|| format!(" (allowed: {})", allowed.join(", ")));
-                self.err(k.span().start, format!("unknown key `{}` in {what}{hint}", k.get_ref()));
+                self.err(
+                    k.span().start,
+                    format!("unknown key `{}` in {what}{hint}", k.get_ref()),
+                );
             }
         }
     }
@@ -170,7 +177,10 @@ impl<'t> Cx<'t> {
             None => {
                 self.err(
                     at,
-                    format!("`{key}` must be an integer, found {}", v.get_ref().type_str()),
+                    format!(
+                        "`{key}` must be an integer, found {}",
+                        v.get_ref().type_str()
+                    ),
                 );
                 None
             }
@@ -209,7 +219,10 @@ impl<'t> Cx<'t> {
             other => {
                 self.err(
                     v.span().start,
-                    format!("`{key}` must be an array of tables, found {}", other.type_str()),
+                    format!(
+                        "`{key}` must be an array of tables, found {}",
+                        other.type_str()
+                    ),
                 );
                 Vec::new()
             }
@@ -339,7 +352,10 @@ impl<'t> Cx<'t> {
         let serial = self.t10(t, "serial", 64);
         if serial.as_deref() == Some("") {
             let at = t.get("serial").map(|v| v.span().start).unwrap_or(table_at);
-            self.err(at, "`serial` is empty; remove it to keep the kernel's default");
+            self.err(
+                at,
+                "`serial` is empty; remove it to keep the kernel's default",
+            );
         }
         let vendor = self.t10(t, "vendor", 8);
         let product = self.t10(t, "product", 16);
@@ -351,10 +367,10 @@ impl<'t> Cx<'t> {
         match backend {
             Backend::Nullio => {
                 if size.as_ref().is_none_or(|s| s.value == 0) {
-                    self.err(size.as_ref().map_or(here, |s| s.at), format!(
-                        "device {:?}: nullio needs a non-zero `size`",
-                        name.value
-                    ));
+                    self.err(
+                        size.as_ref().map_or(here, |s| s.at),
+                        format!("device {:?}: nullio needs a non-zero `size`", name.value),
+                    );
                 }
                 if let Some(p) = &path {
                     self.err(p.at, "nullio has no `path`; remove it");
@@ -364,11 +380,7 @@ impl<'t> Cx<'t> {
                 if path.is_none() {
                     self.err(
                         here,
-                        format!(
-                            "device {:?}: {} needs `path`",
-                            name.value,
-                            backend.as_str()
-                        ),
+                        format!("device {:?}: {} needs `path`", name.value, backend.as_str()),
                     );
                 }
                 if let Some(p) = &path {
@@ -399,13 +411,19 @@ impl<'t> Cx<'t> {
                 );
             }
         }
-        let size = size.map(|s| s.value).filter(|&s| !(s == 0 && backend == Backend::Fileio));
+        let size = size
+            .map(|s| s.value)
+            .filter(|&s| !(s == 0 && backend == Backend::Fileio));
         Some(DeviceAt {
             device: Device {
                 name: name.value,
                 backend,
                 path: path.map(|p| p.value),
-                size: if backend == Backend::Blockio { None } else { size },
+                size: if backend == Backend::Blockio {
+                    None
+                } else {
+                    size
+                },
                 block_size,
                 read_only,
                 write_cache,
@@ -423,7 +441,14 @@ impl<'t> Cx<'t> {
     fn target(&mut self, t: &Table<'_>, table_at: usize) -> Option<TargetAt> {
         self.unknown_keys(
             t,
-            &["fabric", "wwpn", "initiator", "rel_port", "enabled", "group"],
+            &[
+                "fabric",
+                "wwpn",
+                "initiator",
+                "rel_port",
+                "enabled",
+                "group",
+            ],
             "[[target]]",
         );
         let fabric = self.string(t, "fabric");
@@ -447,13 +472,15 @@ impl<'t> Cx<'t> {
                 None
             }
         });
-        let initiator = self.string(t, "initiator").and_then(|w| match parse_wwpn(&w.value) {
-            Ok(c) => Some(At { value: c, at: w.at }),
-            Err(e) => {
-                self.err(w.at, format!("initiator: {e}"));
-                None
-            }
-        });
+        let initiator = self
+            .string(t, "initiator")
+            .and_then(|w| match parse_wwpn(&w.value) {
+                Ok(c) => Some(At { value: c, at: w.at }),
+                Err(e) => {
+                    self.err(w.at, format!("initiator: {e}"));
+                    None
+                }
+            });
         let rel_port = self.int(t, "rel_port").and_then(|r| {
             if (1..=65535).contains(&r.value) {
                 Some(r.value as u16)
@@ -512,18 +539,20 @@ impl<'t> Cx<'t> {
                     for item in items.iter() {
                         let at = item.span().start;
                         match item.get_ref().as_str() {
-                            Some(s) => match parse_initiator(s) {
-                                Ok(c) => {
-                                    if let Some(i) = initiators.iter().position(|x| *x == c) {
-                                        let (l, _) = line_col(self.text, initiators_at[i]);
-                                        self.err(at, format!("initiator {c} is listed twice (first on line {l})"));
-                                    } else {
-                                        initiators.push(c);
-                                        initiators_at.push(at);
+                            Some(s) => {
+                                match parse_initiator(s) {
+                                    Ok(c) => {
+                                        if let Some(i) = initiators.iter().position(|x| *x == c) {
+                                            let (l, _) = line_col(self.text, initiators_at[i]);
+                                            self.err(at, format!("initiator {c} is listed twice (first on line {l})"));
+                                        } else {
+                                            initiators.push(c);
+                                            initiators_at.push(at);
+                                        }
                                     }
+                                    Err(e) => self.err(at, e),
                                 }
-                                Err(e) => self.err(at, e),
-                            },
+                            }
                             None => self.err(at, "`initiators` entries must be strings"),
                         }
                     }
@@ -621,7 +650,10 @@ impl<'t> Cx<'t> {
                 let (l, _) = line_col(self.text, first);
                 self.err(
                     d.name_at,
-                    format!("duplicate device name {:?} (first defined on line {l})", d.device.name),
+                    format!(
+                        "duplicate device name {:?} (first defined on line {l})",
+                        d.device.name
+                    ),
                 );
                 seen.insert(&d.device.name, first);
             }
@@ -726,4 +758,3 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
-

@@ -256,7 +256,11 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
     // --- Phase A: removals.
     for t in &current.targets {
         if find_target(&desired.targets, t.fabric, &t.wwpn).is_none() && t.enabled {
-            steps.push(write(format!("{}/enable", t.dir()), "0".into(), Some("1".into())));
+            steps.push(write(
+                format!("{}/enable", t.dir()),
+                "0".into(),
+                Some("1".into()),
+            ));
         }
     }
     for t in &current.targets {
@@ -276,7 +280,11 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
                 .unwrap_or_default();
             for m in &g.initiators {
                 if !keep.contains(&member_key(m)) {
-                    steps.push(rmdir(format!("{}/groups/{}/initiators/{m}", t.dir(), g.name)));
+                    steps.push(rmdir(format!(
+                        "{}/groups/{}/initiators/{m}",
+                        t.dir(),
+                        g.name
+                    )));
                 }
             }
         }
@@ -325,14 +333,19 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             continue;
         }
         let attrs_change = dt.initiator != t.initiator
-            || dt.rel_port.unwrap_or(defaults::REL_PORT) != t.rel_port.unwrap_or(defaults::REL_PORT);
+            || dt.rel_port.unwrap_or(defaults::REL_PORT)
+                != t.rel_port.unwrap_or(defaults::REL_PORT);
         let maps_restarting = t.groups.iter().any(|g| {
             g.luns
                 .iter()
                 .any(|(n, l)| lun_kept(t, g, *n) && restart_devices.contains(l.device.as_str()))
         });
         if attrs_change || maps_restarting || !dt.enabled {
-            steps.push(write(format!("{}/enable", t.dir()), "0".into(), Some("1".into())));
+            steps.push(write(
+                format!("{}/enable", t.dir()),
+                "0".into(),
+                Some("1".into()),
+            ));
             restarted_targets.insert((t.fabric, t.wwpn.as_str()));
         }
     }
@@ -400,7 +413,11 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
                 .unwrap_or_default();
             for m in &g.initiators {
                 if !have.contains(m) {
-                    steps.push(mkdir(format!("{}/groups/{}/initiators/{m}", t.dir(), g.name)));
+                    steps.push(mkdir(format!(
+                        "{}/groups/{}/initiators/{m}",
+                        t.dir(),
+                        g.name
+                    )));
                 }
             }
         }
@@ -412,7 +429,10 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             let cg = find_group(c, &g.name);
             for (n, l) in &g.luns {
                 let ldir = format!("{}/groups/{}/luns/{n}", t.dir(), g.name);
-                match cg.and_then(|cg| cg.luns.get(n)).filter(|cl| cl.device == l.device) {
+                match cg
+                    .and_then(|cg| cg.luns.get(n))
+                    .filter(|cl| cl.device == l.device)
+                {
                     Some(cl) => {
                         if cl.read_only != l.read_only {
                             steps.push(write(
@@ -442,7 +462,11 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
         let restarted = restarted_targets.contains(&(t.fabric, t.wwpn.as_str()));
         match c {
             Some(c) if c.enabled && !restarted => {}
-            Some(_) => steps.push(write(format!("{}/enable", t.dir()), "1".into(), Some("0".into()))),
+            Some(_) => steps.push(write(
+                format!("{}/enable", t.dir()),
+                "1".into(),
+                Some("0".into()),
+            )),
             None => steps.push(write(format!("{}/enable", t.dir()), "1".into(), None)),
         }
     }

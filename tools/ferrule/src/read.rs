@@ -174,11 +174,7 @@ pub struct Session {
 
 /// Parses a `sessions` attribute. Lines that do not parse are returned as errors
 /// (`line number: text`) so a kernel/CLI format mismatch is visible, not silently dropped.
-pub fn parse_sessions(
-    fabric: Fabric,
-    target: &str,
-    text: &str,
-) -> (Vec<Session>, Vec<String>) {
+pub fn parse_sessions(fabric: Fabric, target: &str, text: &str) -> (Vec<Session>, Vec<String>) {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for (i, line) in text.lines().enumerate() {

@@ -99,7 +99,10 @@ pub fn valid_name(name: &str) -> Result<(), String> {
         return Err("name is empty".into());
     }
     if name.len() > 32 {
-        return Err(format!("name {name:?} is {} characters, at most 32", name.len()));
+        return Err(format!(
+            "name {name:?} is {} characters, at most 32",
+            name.len()
+        ));
     }
     if let Some((i, c)) = name
         .char_indices()
@@ -145,7 +148,10 @@ mod tests {
     #[test]
     fn patterns() {
         assert_eq!(parse_initiator("*").as_deref(), Ok("*"));
-        assert_eq!(parse_initiator("21:00:00:24:FF:*").as_deref(), Ok("21:00:00:24:ff:*"));
+        assert_eq!(
+            parse_initiator("21:00:00:24:FF:*").as_deref(),
+            Ok("21:00:00:24:ff:*")
+        );
         assert!(parse_initiator("21:00:0*").is_err());
         assert!(parse_initiator("21:*:00:*").is_err());
         assert!(parse_initiator("21:00:00:24:ff:31:4c:5a:*").is_err());

@@ -13,20 +13,35 @@ fn example_applies_then_saves_and_reapplies_as_no_op() {
     let mut fs = fake();
     let r = ferrule(&mut fs, &["apply", &path]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("ferrule: apply: done, "), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("ferrule: apply: done, "),
+        "{}",
+        r.stdout
+    );
 
     // The tree holds exactly what the file says.
     let t = "targets/qla2x00t/21:00:00:24:ff:7e:10:01";
     assert_eq!(fs.read(&format!("{t}/enable")).unwrap(), "1");
-    assert_eq!(fs.read(&format!("{t}/groups/esx/luns/1/device")).unwrap(), "disk2");
-    assert_eq!(fs.read(&format!("{t}/groups/esx/luns/1/read_only")).unwrap(), "1");
+    assert_eq!(
+        fs.read(&format!("{t}/groups/esx/luns/1/device")).unwrap(),
+        "disk2"
+    );
+    assert_eq!(
+        fs.read(&format!("{t}/groups/esx/luns/1/read_only"))
+            .unwrap(),
+        "1"
+    );
     assert!(fs.exists(&format!("{t}/groups/backup/initiators/10:00:00:90:fa:*")));
-    assert_eq!(fs.read("devices/disk1/size").unwrap(), (10u64 << 30).to_string());
+    assert_eq!(
+        fs.read("devices/disk1/size").unwrap(),
+        (10u64 << 30).to_string()
+    );
     assert_eq!(fs.read("devices/disk1/enable").unwrap(), "1");
     assert_eq!(fs.read("devices/disk2/block_size").unwrap(), "4096");
     assert_eq!(fs.read("devices/null0/product").unwrap(), "Scratch");
     assert_eq!(
-        fs.read("targets/local/50:01:40:50:00:00:00:01/initiator").unwrap(),
+        fs.read("targets/local/50:01:40:50:00:00:00:01/initiator")
+            .unwrap(),
         "50:01:40:50:00:00:00:02"
     );
 
@@ -77,7 +92,11 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         lines[lines.len() - 2],
         "+ targets/local/50:01:40:50:00:00:00:01/enable = \"1\""
     );
-    assert!(lines.last().unwrap().starts_with("dry run: "), "{}", r.stdout);
+    assert!(
+        lines.last().unwrap().starts_with("dry run: "),
+        "{}",
+        r.stdout
+    );
 
     // A change shows old and new values.
     ferrule(&mut fs, &["apply", &path]);
@@ -103,7 +122,9 @@ fn invalid_file_is_rejected_before_anything_changes() {
     assert_eq!(r.code, 1);
     assert_eq!(fs, before);
     assert!(
-        r.stderr.contains("bad.toml:62:14: error: LUN 0 maps unknown device \"null1\"; did you mean \"null0\"?"),
+        r.stderr.contains(
+            "bad.toml:62:14: error: LUN 0 maps unknown device \"null1\"; did you mean \"null0\"?"
+        ),
         "{}",
         r.stderr
     );
@@ -134,7 +155,10 @@ path = "/missing/disk1.img"
         err[0],
         "ferrule: apply: devices/disk1/enable: No such file or directory (cannot open /missing/disk1.img) (writing \"1\")"
     );
-    assert_eq!(err[1], "ferrule: apply: stopped; 7 of 8 steps were already applied:");
+    assert_eq!(
+        err[1],
+        "ferrule: apply: stopped; 7 of 8 steps were already applied:"
+    );
     assert_eq!(err[2], "  + mkdir devices/a");
     assert_eq!(err.len(), 9);
     // What was applied is really there; the failed enable is not.
@@ -210,7 +234,10 @@ initiators = ["21:00:00:24:FF:31:4C:5B"]
 
     let ok = file(&dir, "ok.toml", &example());
     let r = ferrule(&mut fs, &["check", &ok]);
-    assert_eq!((r.code, r.stdout), (0, format!("{ok}: ok (3 devices, 2 targets)\n")));
+    assert_eq!(
+        (r.code, r.stdout),
+        (0, format!("{ok}: ok (3 devices, 2 targets)\n"))
+    );
 }
 
 #[test]
@@ -220,7 +247,10 @@ fn syntax_errors_have_positions() {
     assert_eq!((e[0].line, e[0].column), (2, 10), "{e:?}");
     assert!(e[0].message.contains("basic string"), "{e:?}");
     let e = parse_config("[device]\nname = \"a\"\n").unwrap_err();
-    assert!(e[0].message.contains("write [[device]], not [device]"), "{e:?}");
+    assert!(
+        e[0].message.contains("write [[device]], not [device]"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -312,7 +342,10 @@ fn changes_are_ordered_so_the_strict_fake_accepts_them() {
         "[[device]]\nname = \"disk1\"\nbackend = \"fileio\"\npath = \"/var/lib/ferrule/disk1.img\"\nsize = \"10G\"                 # bytes, or K/M/G/T/P (powers of 1024); multiple of block_size\nwrite_cache = true           # write-back: SYNCHRONIZE CACHE flushes\nthin = true                  # UNMAP punches holes in the file\nserial = \"FERRULE-DISK1\"     # VPD unit serial; the NAA identifier is derived from it\n",
         "",
     );
-    assert!(!v2.contains("disk1.img") && !v2.contains("fabric = \"local\""), "edits applied");
+    assert!(
+        !v2.contains("disk1.img") && !v2.contains("fabric = \"local\""),
+        "edits applied"
+    );
     let p2 = file(&dir, "2.toml", &v2);
     let r = ferrule(&mut fs, &["apply", "-n", &p2]);
     let t = "targets/qla2x00t/21:00:00:24:ff:7e:10:01";
@@ -323,10 +356,21 @@ fn changes_are_ordered_so_the_strict_fake_accepts_them() {
             .position(|l| *l == s)
             .unwrap_or_else(|| panic!("{s} not in plan:\n{}", r.stdout))
     };
-    assert!(pos(&format!("- rmdir {t}/groups/esx/initiators/21:00:00:24:ff:31:4c:5b"))
-        < pos(&format!("+ mkdir {t}/groups/backup/initiators/21:00:00:24:ff:31:4c:5b")));
-    assert!(pos(&format!("~ {t}/enable = \"0\" (was \"1\")")) < pos("~ devices/disk2/enable = \"0\" (was \"1\")"));
-    assert!(pos("~ devices/disk2/block_size = \"512\" (was \"4096\")") < pos(&format!("~ {t}/enable = \"1\" (was \"0\")")));
+    assert!(
+        pos(&format!(
+            "- rmdir {t}/groups/esx/initiators/21:00:00:24:ff:31:4c:5b"
+        )) < pos(&format!(
+            "+ mkdir {t}/groups/backup/initiators/21:00:00:24:ff:31:4c:5b"
+        ))
+    );
+    assert!(
+        pos(&format!("~ {t}/enable = \"0\" (was \"1\")"))
+            < pos("~ devices/disk2/enable = \"0\" (was \"1\")")
+    );
+    assert!(
+        pos("~ devices/disk2/block_size = \"512\" (was \"4096\")")
+            < pos(&format!("~ {t}/enable = \"1\" (was \"0\")"))
+    );
     assert!(pos("- rmdir devices/disk1") > pos(&format!("- rmdir {t}/groups/esx/luns/0")));
     let r = ferrule(&mut fs, &["apply", &p2]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -335,8 +379,18 @@ fn changes_are_ordered_so_the_strict_fake_accepts_them() {
     assert_eq!(got.targets.len(), 1);
     assert!(got.device("disk1").is_none());
     assert_eq!(got.device("disk2").unwrap().block_size, Some(512));
-    assert_eq!(got.targets[0].groups.iter().find(|g| g.name == "esx").unwrap().luns, want.targets[0].groups[1].luns);
-    assert!(ferrule(&mut fs, &["apply", "-n", &p2]).stdout.contains("nothing to do"));
+    assert_eq!(
+        got.targets[0]
+            .groups
+            .iter()
+            .find(|g| g.name == "esx")
+            .unwrap()
+            .luns,
+        want.targets[0].groups[1].luns
+    );
+    assert!(ferrule(&mut fs, &["apply", "-n", &p2])
+        .stdout
+        .contains("nothing to do"));
 
     // Removing everything leaves only the default groups.
     let empty = file(&dir, "empty.toml", "");

@@ -39,11 +39,17 @@ fn scst_conf() {
 
     assert_eq!(c.targets.len(), 2);
     let t = &c.targets[0];
-    assert_eq!((t.fabric, t.wwpn.as_str(), t.enabled, t.rel_port), (Fabric::Qla2x00t, "21:00:00:24:ff:7e:10:01", true, Some(1)));
+    assert_eq!(
+        (t.fabric, t.wwpn.as_str(), t.enabled, t.rel_port),
+        (Fabric::Qla2x00t, "21:00:00:24:ff:7e:10:01", true, Some(1))
+    );
     let groups: Vec<&str> = t.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(groups, ["default", "esx_hosts", "backup"]);
     assert_eq!(t.groups[0].luns.get(&0), Some(&lun("null1", false)));
-    assert_eq!(t.groups[1].initiators, ["21:00:00:24:ff:31:4c:5a", "21:00:00:24:ff:31:4c:5b"]);
+    assert_eq!(
+        t.groups[1].initiators,
+        ["21:00:00:24:ff:31:4c:5a", "21:00:00:24:ff:31:4c:5b"]
+    );
     assert_eq!(t.groups[1].luns.get(&1), Some(&lun("iso_lib", true)));
     assert_eq!(t.groups[2].initiators, ["10:00:00:90:fa:*"]);
     assert!(!c.targets[1].enabled);
@@ -76,9 +82,14 @@ fn scst_conf() {
 
 #[test]
 fn scst_syntax_errors() {
-    assert_eq!(scst::import("HANDLER x {\n DEVICE a {\n").unwrap_err(), "missing '}' at end of file");
+    assert_eq!(
+        scst::import("HANDLER x {\n DEVICE a {\n").unwrap_err(),
+        "missing '}' at end of file"
+    );
     assert_eq!(scst::import("}\n").unwrap_err(), "line 1: unexpected '}'");
-    assert!(scst::import("A \"b\n").unwrap_err().contains("unterminated quote"));
+    assert!(scst::import("A \"b\n")
+        .unwrap_err()
+        .contains("unterminated quote"));
 }
 
 #[test]
@@ -88,32 +99,61 @@ fn targetcli_saveconfig() {
     let names: Vec<&str> = c.devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["disk1", "db", "scratch"]);
     let d1 = c.device("disk1").unwrap();
-    assert_eq!((d1.backend, d1.size, d1.write_cache, d1.thin), (Backend::Fileio, Some(10 << 30), Some(true), Some(true)));
-    assert_eq!(d1.serial.as_deref(), Some("0f3b8c6e-4bb2-4c7a-9d43-6c1a2b3c4d5e"));
+    assert_eq!(
+        (d1.backend, d1.size, d1.write_cache, d1.thin),
+        (Backend::Fileio, Some(10 << 30), Some(true), Some(true))
+    );
+    assert_eq!(
+        d1.serial.as_deref(),
+        Some("0f3b8c6e-4bb2-4c7a-9d43-6c1a2b3c4d5e")
+    );
     let db = c.device("db").unwrap();
-    assert_eq!((db.backend, db.block_size, db.read_only, db.size), (Backend::Blockio, Some(4096), Some(true), None));
+    assert_eq!(
+        (db.backend, db.block_size, db.read_only, db.size),
+        (Backend::Blockio, Some(4096), Some(true), None)
+    );
     assert_eq!(c.device("scratch").unwrap().backend, Backend::Nullio);
 
     let fc = &c.targets[0];
-    assert_eq!((fc.fabric, fc.wwpn.as_str(), fc.enabled), (Fabric::Qla2x00t, "21:00:00:24:ff:7e:10:01", true));
+    assert_eq!(
+        (fc.fabric, fc.wwpn.as_str(), fc.enabled),
+        (Fabric::Qla2x00t, "21:00:00:24:ff:7e:10:01", true)
+    );
     // The two ACLs with the same LUN map share a group.
-    assert_eq!(fc.groups[0].initiators, ["21:00:00:24:ff:31:4c:5a", "21:00:00:24:ff:31:4c:5b"]);
+    assert_eq!(
+        fc.groups[0].initiators,
+        ["21:00:00:24:ff:31:4c:5a", "21:00:00:24:ff:31:4c:5b"]
+    );
     assert_eq!(fc.groups[0].luns.get(&1), Some(&lun("db", true)));
     assert_eq!(fc.groups[1].initiators, ["10:00:00:10:9b:5a:6a:7b"]);
     assert_eq!(fc.groups[1].luns.get(&5), Some(&lun("db", false)));
     let lo = &c.targets[1];
-    assert_eq!((lo.fabric, lo.initiator.as_deref()), (Fabric::Local, Some("50:01:40:5a:1b:2c:3d:4e")));
+    assert_eq!(
+        (lo.fabric, lo.initiator.as_deref()),
+        (Fabric::Local, Some("50:01:40:5a:1b:2c:3d:4e"))
+    );
     assert_eq!(lo.groups[0].name, "default");
-    assert_eq!(lo.groups[0].luns.get(&0), Some(&lun("scratch", false)), "demo mode, write-protect off");
+    assert_eq!(
+        lo.groups[0].luns.get(&0),
+        Some(&lun("scratch", false)),
+        "demo mode, write-protect off"
+    );
 
     let notes = imp.notes.join("\n");
-    for want in ["ramdisk/rd", "user/ceph1", "LUN 2 maps /backstores/user/ceph1", "iscsi/iqn.2003-01"] {
+    for want in [
+        "ramdisk/rd",
+        "user/ceph1",
+        "LUN 2 maps /backstores/user/ceph1",
+        "iscsi/iqn.2003-01",
+    ] {
         assert!(notes.contains(want), "missing {want:?} in\n{notes}");
     }
     assert_eq!(imp.notes.len(), 4);
     let text = imp.render("saveconfig.json");
     assert_eq!(parse_config(&text).unwrap().normalised(), c.normalised());
-    assert!(targetcli::import("{").unwrap_err().starts_with("not valid JSON"));
+    assert!(targetcli::import("{")
+        .unwrap_err()
+        .starts_with("not valid JSON"));
 }
 
 #[test]
@@ -124,5 +164,8 @@ fn import_command_reports_what_was_dropped() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("name = \"esx_hosts\""));
     assert_eq!(r.stderr.lines().count(), 8);
-    assert!(r.stderr.lines().all(|l| l.starts_with("ferrule: import: not carried over: ")));
+    assert!(r
+        .stderr
+        .lines()
+        .all(|l| l.starts_with("ferrule: import: not carried over: ")));
 }

@@ -32,23 +32,25 @@ fn device() -> impl Strategy<Value = Device> {
         prop::option::of("[A-Za-z ]{1,16}"),
         prop::bool::ANY,
     )
-        .prop_map(|(n, be, big, blocks, ro, wc, thin, vendor, product, enabled)| {
-            let name = format!("d{n}");
-            let backend = [Backend::Nullio, Backend::Fileio, Backend::Blockio][be as usize];
-            let bs = if big { 4096 } else { 512 };
-            let mut d = Device::new(&name, backend);
-            d.path = (backend != Backend::Nullio).then(|| format!("/dev/store/{name}"));
-            d.size = (backend != Backend::Blockio).then_some(blocks * u64::from(bs));
-            d.block_size = Some(bs);
-            d.read_only = Some(ro);
-            d.write_cache = Some(wc);
-            d.thin = Some(thin);
-            d.serial = Some(format!("SER-{name}-{blocks}"));
-            d.vendor = vendor;
-            d.product = product;
-            d.enabled = enabled;
-            d
-        })
+        .prop_map(
+            |(n, be, big, blocks, ro, wc, thin, vendor, product, enabled)| {
+                let name = format!("d{n}");
+                let backend = [Backend::Nullio, Backend::Fileio, Backend::Blockio][be as usize];
+                let bs = if big { 4096 } else { 512 };
+                let mut d = Device::new(&name, backend);
+                d.path = (backend != Backend::Nullio).then(|| format!("/dev/store/{name}"));
+                d.size = (backend != Backend::Blockio).then_some(blocks * u64::from(bs));
+                d.block_size = Some(bs);
+                d.read_only = Some(ro);
+                d.write_cache = Some(wc);
+                d.thin = Some(thin);
+                d.serial = Some(format!("SER-{name}-{blocks}"));
+                d.vendor = vendor;
+                d.product = product;
+                d.enabled = enabled;
+                d
+            },
+        )
 }
 
 fn group(name: &'static str) -> impl Strategy<Value = Group> {
@@ -58,7 +60,10 @@ fn group(name: &'static str) -> impl Strategy<Value = Group> {
     )
         .prop_map(move |(luns, inis)| Group {
             name: name.into(),
-            initiators: inis.into_iter().map(|i| INITIATORS[i].to_string()).collect(),
+            initiators: inis
+                .into_iter()
+                .map(|i| INITIATORS[i].to_string())
+                .collect(),
             luns: luns
                 .into_iter()
                 .map(|(n, (d, ro))| {
@@ -86,9 +91,14 @@ fn target() -> impl Strategy<Value = Target> {
         0usize..2,
     )
         .prop_map(|(local, port, rel, enabled, dg, g1, g2, ini)| Target {
-            fabric: if local { Fabric::Local } else { Fabric::Qla2x00t },
+            fabric: if local {
+                Fabric::Local
+            } else {
+                Fabric::Qla2x00t
+            },
             wwpn: PORTS[port].into(),
-            initiator: local.then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
+            initiator: local
+                .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
             rel_port: Some(rel),
             enabled,
             groups: dg.into_iter().chain(g1).chain(g2).collect(),
@@ -100,7 +110,8 @@ fn fix(mut c: Config) -> Config {
     let mut seen = std::collections::BTreeSet::new();
     c.devices.retain(|d| seen.insert(d.name.clone()));
     let mut seen_t = std::collections::BTreeSet::new();
-    c.targets.retain(|t| seen_t.insert((t.fabric, t.wwpn.clone())));
+    c.targets
+        .retain(|t| seen_t.insert((t.fabric, t.wwpn.clone())));
     for t in &mut c.targets {
         let mut taken = std::collections::BTreeSet::new();
         for g in &mut t.groups {
@@ -116,7 +127,11 @@ fn fix(mut c: Config) -> Config {
         .targets
         .iter()
         .filter(|t| t.enabled)
-        .flat_map(|t| t.groups.iter().flat_map(|g| g.luns.values().map(|l| l.device.clone())))
+        .flat_map(|t| {
+            t.groups
+                .iter()
+                .flat_map(|g| g.luns.values().map(|l| l.device.clone()))
+        })
         .collect();
     for d in &mut c.devices {
         if mapped.contains(&d.name) {
@@ -175,6 +190,9 @@ fn empty_groups_and_default_luns_round_trip() {
     apply(&mut fs, &c);
     let saved = read_config(&fs).unwrap().normalised();
     assert_eq!(saved, c.normalised());
-    assert_eq!(parse_config(&saved.to_toml()).unwrap().normalised(), c.normalised());
+    assert_eq!(
+        parse_config(&saved.to_toml()).unwrap().normalised(),
+        c.normalised()
+    );
     let _ = BTreeMap::<u8, Lun>::new();
 }

@@ -32,7 +32,8 @@ fn status_counts() {
          LUNs:     4\n\
          sessions: 3\n"
     );
-    let j: serde_json::Value = serde_json::from_str(&ferrule(&mut fs, &["status", "--json"]).stdout).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&ferrule(&mut fs, &["status", "--json"]).stdout).unwrap();
     assert_eq!(j["loaded"], true);
     assert_eq!(j["version"], "0.1.0");
     assert_eq!(j["sessions"], 3);
@@ -53,7 +54,14 @@ fn not_loaded_is_exit_3() {
     .unwrap();
     let mut fs = ferrule::fs::RealFs::new(&root);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ferrule::cli::run(&cli, &mut fs, &mut ferrule::cli::Io { out: &mut out, err: &mut err });
+    let code = ferrule::cli::run(
+        &cli,
+        &mut fs,
+        &mut ferrule::cli::Io {
+            out: &mut out,
+            err: &mut err,
+        },
+    );
     assert_eq!(code, 3);
     let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(j["loaded"], false);
@@ -65,9 +73,18 @@ fn not_loaded_is_exit_3() {
     ])
     .unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ferrule::cli::run(&cli, &mut fs, &mut ferrule::cli::Io { out: &mut out, err: &mut err });
+    let code = ferrule::cli::run(
+        &cli,
+        &mut fs,
+        &mut ferrule::cli::Io {
+            out: &mut out,
+            err: &mut err,
+        },
+    );
     assert_eq!(code, 3);
-    assert!(String::from_utf8(err).unwrap().contains("is the module loaded"));
+    assert!(String::from_utf8(err)
+        .unwrap()
+        .contains("is the module loaded"));
 }
 
 #[test]
@@ -85,13 +102,17 @@ fn devices_table_and_json() {
             "null0  nullio   1.0T   512   enabled  wb       -                                       1     FERF47BF9FC",
         ]
     );
-    let j: serde_json::Value = serde_json::from_str(&ferrule(&mut fs, &["--json", "devices"]).stdout).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&ferrule(&mut fs, &["--json", "devices"]).stdout).unwrap();
     assert_eq!(j[0]["name"], "disk1");
     assert_eq!(j[0]["size"], 10u64 << 30);
     assert_eq!(j[0]["backend"], "fileio");
     assert_eq!(
         j[1]["mapped_by"],
-        serde_json::json!(["21:00:00:24:ff:7e:10:01/backup/0", "21:00:00:24:ff:7e:10:01/esx/1"])
+        serde_json::json!([
+            "21:00:00:24:ff:7e:10:01/backup/0",
+            "21:00:00:24:ff:7e:10:01/esx/1"
+        ])
     );
 }
 
@@ -107,15 +128,25 @@ fn sessions_table_and_json() {
          qla2x00t/21:00:00:24:ff:7e:10:01  21:00:00:24:ff:31:4c:5b  010b00     2       esx      0,1   0\n\
          qla2x00t/21:00:00:24:ff:7e:10:01  21:00:00:24:ff:99:99:99  010c00     3       default  -     0\n"
     );
-    let j: serde_json::Value = serde_json::from_str(&ferrule(&mut fs, &["sessions", "--json"]).stdout).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&ferrule(&mut fs, &["sessions", "--json"]).stdout).unwrap();
     assert_eq!(j.as_array().unwrap().len(), 3);
     assert_eq!(j[0]["port_id"], "010a00");
     assert_eq!(j[0]["luns"], serde_json::json!([0, 1]));
     assert_eq!(j[0]["commands"], 4711);
     // A line in an unknown format is reported, not silently dropped.
-    fs.set_sessions("targets/local/50:01:40:50:00:00:00:01", "initiator port_id handle group luns commands\nweird\n");
+    fs.set_sessions(
+        "targets/local/50:01:40:50:00:00:00:01",
+        "initiator port_id handle group luns commands\nweird\n",
+    );
     let r = ferrule(&mut fs, &["sessions"]);
-    assert!(r.stderr.contains("unparsed line in targets/local/50:01:40:50:00:00:00:01/sessions: line 2: \"weird\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "unparsed line in targets/local/50:01:40:50:00:00:00:01/sessions: line 2: \"weird\""
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -127,11 +158,18 @@ fn save_to_file_and_completions_and_manpage() {
     assert_eq!(r.code, 0);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("# Ferrule configuration saved from /fake/ferrule"));
-    assert!(text.contains("luns = { 0 = \"disk1\", 1 = { device = \"disk2\", read_only = true } }"), "{text}");
+    assert!(
+        text.contains("luns = { 0 = \"disk1\", 1 = { device = \"disk2\", read_only = true } }"),
+        "{text}"
+    );
     let r = ferrule(&mut fs, &["completions", "bash"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("_ferrule()") && r.stdout.contains("--dry-run"));
     let r = ferrule(&mut fs, &["manpage"]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains(".TH ferrule") && r.stdout.contains("configfs\\-root"), "{}", &r.stdout[..200]);
+    assert!(
+        r.stdout.contains(".TH ferrule") && r.stdout.contains("configfs\\-root"),
+        "{}",
+        &r.stdout[..200]
+    );
 }

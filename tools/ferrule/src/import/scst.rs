@@ -169,33 +169,41 @@ pub fn import(text: &str) -> Result<Imported, String> {
 
 fn handler(n: &Node, out: &mut Imported) {
     let name = n.words.get(1).map(String::as_str).unwrap_or("");
-    let backend = match name {
-        "vdisk_fileio" => Backend::Fileio,
-        "vdisk_blockio" => Backend::Blockio,
-        "vdisk_nullio" => Backend::Nullio,
-        _ => {
-            let devs: Vec<String> = n
-                .children
-                .iter()
-                .filter(|c| c.words.first().map(String::as_str) == Some("DEVICE"))
-                .filter_map(|c| c.words.get(1).cloned())
-                .collect();
-            out.notes.push(format!(
+    let backend =
+        match name {
+            "vdisk_fileio" => Backend::Fileio,
+            "vdisk_blockio" => Backend::Blockio,
+            "vdisk_nullio" => Backend::Nullio,
+            _ => {
+                let devs: Vec<String> = n
+                    .children
+                    .iter()
+                    .filter(|c| c.words.first().map(String::as_str) == Some("DEVICE"))
+                    .filter_map(|c| c.words.get(1).cloned())
+                    .collect();
+                out.notes.push(format!(
                 "line {}: HANDLER {name} (devices {}): Ferrule has nullio, fileio and blockio only",
                 n.line,
                 if devs.is_empty() { "none".into() } else { devs.join(", ") }
             ));
-            return;
-        }
-    };
+                return;
+            }
+        };
     for d in &n.children {
         if d.words.first().map(String::as_str) != Some("DEVICE") {
-            out.notes.push(format!("line {}: handler setting `{}`", d.line, d.words.join(" ")));
+            out.notes.push(format!(
+                "line {}: handler setting `{}`",
+                d.line,
+                d.words.join(" ")
+            ));
             continue;
         }
-        let Some(dname) = d.words.get(1) else { continue };
+        let Some(dname) = d.words.get(1) else {
+            continue;
+        };
         if let Err(e) = valid_name(dname) {
-            out.notes.push(format!("line {}: device {e}; rename it", d.line));
+            out.notes
+                .push(format!("line {}: device {e}; rename it", d.line));
         }
         let mut dev = Device::new(dname, backend);
         for a in &d.children {
@@ -261,7 +269,9 @@ fn handler(n: &Node, out: &mut Imported) {
             }
         }
         if backend == Backend::Blockio && dev.size.take().is_some() {
-            out.notes.push(format!("device {dname}: size (blockio uses the block device's size)"));
+            out.notes.push(format!(
+                "device {dname}: size (blockio uses the block device's size)"
+            ));
         }
         if backend == Backend::Nullio && dev.size.is_none() {
             // SCST's nullio default is a large virtual size; Ferrule needs it explicit.
@@ -284,7 +294,10 @@ fn lun_stmt(n: &Node, out: &mut Imported, luns: &mut BTreeMap<u8, Lun>, ctx: &st
                 read_only: false,
             };
             for a in &n.children {
-                match (a.words.first().map(String::as_str), a.words.get(1).map(String::as_str)) {
+                match (
+                    a.words.first().map(String::as_str),
+                    a.words.get(1).map(String::as_str),
+                ) {
                     (Some("read_only"), Some(v)) => lun.read_only = flag(v).unwrap_or(false),
                     _ => out.notes.push(format!(
                         "line {}: {ctx} LUN {num}: `{}`",
@@ -318,7 +331,11 @@ fn driver(n: &Node, out: &mut Imported) {
     for t in &n.children {
         if t.words.first().map(String::as_str) != Some("TARGET") {
             if t.words.first().map(String::as_str) != Some("enabled") {
-                out.notes.push(format!("line {}: driver setting `{}`", t.line, t.words.join(" ")));
+                out.notes.push(format!(
+                    "line {}: driver setting `{}`",
+                    t.line,
+                    t.words.join(" ")
+                ));
             }
             continue;
         }
@@ -356,7 +373,8 @@ fn driver(n: &Node, out: &mut Imported) {
                         luns: BTreeMap::new(),
                     };
                     if let Err(e) = valid_name(val) {
-                        out.notes.push(format!("line {}: group {e}; rename it", s.line));
+                        out.notes
+                            .push(format!("line {}: group {e}; rename it", s.line));
                     }
                     for m in &s.children {
                         let mk = m.words.first().map(String::as_str).unwrap_or("");

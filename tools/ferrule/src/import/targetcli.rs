@@ -49,7 +49,9 @@ pub fn import(text: &str) -> Result<Imported, String> {
             }
         };
         if let Err(e) = valid_name(name) {
-            out.notes.push(format!("storage object {plugin}/{name}: device {e}; rename it"));
+            out.notes.push(format!(
+                "storage object {plugin}/{name}: device {e}; rename it"
+            ));
         }
         let mut d = Device::new(name, backend);
         if backend != Backend::Nullio {
@@ -68,7 +70,9 @@ pub fn import(text: &str) -> Result<Imported, String> {
             )),
         }
         d.write_cache = truthy(so.get("write_back")).or(truthy(attrs.get("emulate_write_cache")));
-        if truthy(attrs.get("emulate_tpu")) == Some(true) || truthy(attrs.get("emulate_tpws")) == Some(true) {
+        if truthy(attrs.get("emulate_tpu")) == Some(true)
+            || truthy(attrs.get("emulate_tpws")) == Some(true)
+        {
             d.thin = Some(true);
         }
         if truthy(so.get("readonly")) == Some(true) {
@@ -88,7 +92,12 @@ pub fn import(text: &str) -> Result<Imported, String> {
         objects.insert(format!("/backstores/{plugin}/{name}"), name.to_string());
         out.config.devices.push(d);
     }
-    for t in root.get("targets").and_then(Value::as_array).into_iter().flatten() {
+    for t in root
+        .get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let fabric_name = s(t, "fabric").unwrap_or("");
         let wwn = s(t, "wwn").unwrap_or("");
         let fabric = match fabric_name {
@@ -108,7 +117,12 @@ pub fn import(text: &str) -> Result<Imported, String> {
                 continue;
             }
         };
-        let tpgs: Vec<&Value> = t.get("tpgs").and_then(Value::as_array).into_iter().flatten().collect();
+        let tpgs: Vec<&Value> = t
+            .get("tpgs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .collect();
         if tpgs.len() > 1 {
             out.notes.push(format!(
                 "target {wwpn}: {} TPGs; Ferrule has one port per target, only the first was imported",
@@ -132,18 +146,27 @@ pub fn import(text: &str) -> Result<Imported, String> {
         if fabric == Fabric::Local {
             match s(tpg, "nexus").map(parse_wwpn) {
                 Some(Ok(i)) => target.initiator = Some(i),
-                _ => out.notes.push(format!("target {wwpn}: loopback nexus is not a WWPN; set `initiator`")),
+                _ => out.notes.push(format!(
+                    "target {wwpn}: loopback nexus is not a WWPN; set `initiator`"
+                )),
             }
         }
         let mut tpg_luns: BTreeMap<u64, String> = BTreeMap::new();
-        for l in tpg.get("luns").and_then(Value::as_array).into_iter().flatten() {
+        for l in tpg
+            .get("luns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let idx = l.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX);
             let so = s(l, "storage_object").unwrap_or("");
             match objects.get(so) {
                 Some(dev) => {
                     tpg_luns.insert(idx, dev.clone());
                 }
-                None => out.notes.push(format!("target {wwpn}: LUN {idx} maps {so}, not imported")),
+                None => out
+                    .notes
+                    .push(format!("target {wwpn}: LUN {idx} maps {so}, not imported")),
             }
         }
         let attrs = tpg.get("attributes").cloned().unwrap_or(Value::Null);
@@ -169,7 +192,12 @@ pub fn import(text: &str) -> Result<Imported, String> {
         }
         // ACLs with identical LUN maps become one group.
         let mut groups: Vec<Group> = Vec::new();
-        for acl in tpg.get("node_acls").and_then(Value::as_array).into_iter().flatten() {
+        for acl in tpg
+            .get("node_acls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let node = s(acl, "node_wwn").unwrap_or("");
             let ini = match parse_initiator(node) {
                 Ok(i) => i,
@@ -179,7 +207,12 @@ pub fn import(text: &str) -> Result<Imported, String> {
                 }
             };
             let mut luns = BTreeMap::new();
-            for m in acl.get("mapped_luns").and_then(Value::as_array).into_iter().flatten() {
+            for m in acl
+                .get("mapped_luns")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let idx = m.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX);
                 let tl = m.get("tpg_lun").and_then(Value::as_u64).unwrap_or(u64::MAX);
                 match (u8::try_from(idx).ok(), tpg_luns.get(&tl)) {

@@ -53,5 +53,9 @@ pub fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 }
 
 pub fn example() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ferrule.toml")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ferrule.toml"
+    ))
+    .unwrap()
 }
