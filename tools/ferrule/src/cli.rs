@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, fs: &mut dyn ConfigFs, io: &mut Io<'_>) -> i32 {
             clap_complete::generate(*shell, &mut Cli::command(), "ferrule", io.out);
             0
         }
-        Command::Manpage => match clap_mangen::Man::new(Cli::command()).render(io.out) {
+        Command::Manpage => match manpage(io.out) {
             Ok(()) => 0,
             Err(e) => {
                 say!(io.err, "ferrule: manpage: {e}");
@@ -521,4 +521,64 @@ fn import_cmd(format: ImportFormat, file: &Path, io: &mut Io<'_>) -> i32 {
         say!(io.err, "ferrule: import: not carried over: {n}");
     }
     0
+}
+
+fn roff_text(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line.replace('\\', "\\e");
+        if line.starts_with('.') || line.starts_with('\'') {
+            out.push_str("\\&");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes ferrule(8): clap_mangen's title, synopsis and options, then every subcommand's
+/// full help, and the exit status, environment, files and examples.
+pub fn manpage(w: &mut dyn Write) -> std::io::Result<()> {
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone()).section("8");
+    let mut buf = Vec::new();
+    man.render_title(&mut buf)?;
+    man.render_name_section(&mut buf)?;
+    man.render_synopsis_section(&mut buf)?;
+    man.render_description_section(&mut buf)?;
+    man.render_options_section(&mut buf)?;
+    w.write_all(&buf)?;
+    writeln!(w, ".SH COMMANDS")?;
+    for sub in cmd.get_subcommands() {
+        let mut sub = sub.clone().bin_name(format!("ferrule {}", sub.get_name()));
+        let help = sub.render_long_help().to_string();
+        writeln!(w, ".SS ferrule {}", sub.get_name())?;
+        writeln!(w, ".nf")?;
+        w.write_all(roff_text(&help).as_bytes())?;
+        writeln!(w, ".fi")?;
+    }
+    let tail = "\
+.SH EXIT STATUS
+0 success; 1 invalid file, or the kernel refused a change (the failing attribute, the errno
+and the kernel's reason are printed, with the steps already applied); 2 usage error;
+3 the Ferrule module is not loaded (no configfs root).
+.SH ENVIRONMENT
+.TP
+.B FERRULE_CONFIGFS
+Ferrule's configfs directory (default /sys/kernel/config/ferrule).
+.SH FILES
+.TP
+.I tools/ferrule/examples/ferrule.toml
+An annotated example configuration: [[device]], [[target]] and [[target.group]] tables.
+.SH EXAMPLES
+.nf
+ferrule check /etc/ferrule.toml
+ferrule apply \\-\\-dry\\-run /etc/ferrule.toml
+ferrule apply /etc/ferrule.toml
+ferrule save /etc/ferrule.toml
+ferrule \\-\\-json sessions
+ferrule import scst /etc/scst.conf > /etc/ferrule.toml
+.fi
+";
+    w.write_all(tail.as_bytes())
 }

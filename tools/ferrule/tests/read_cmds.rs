@@ -173,3 +173,31 @@ fn save_to_file_and_completions_and_manpage() {
         &r.stdout[..200]
     );
 }
+
+#[test]
+fn committed_man_page_and_completions_are_current() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut fs = fake();
+    for (args, path) in [
+        (vec!["manpage"], "Documentation/man/ferrule.8"),
+        (
+            vec!["completions", "bash"],
+            "tools/ferrule/completions/ferrule.bash",
+        ),
+        (
+            vec!["completions", "zsh"],
+            "tools/ferrule/completions/ferrule.zsh",
+        ),
+        (
+            vec!["completions", "fish"],
+            "tools/ferrule/completions/ferrule.fish",
+        ),
+    ] {
+        let generated = ferrule(&mut fs, &args).stdout;
+        let committed = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        assert!(
+            generated == committed,
+            "{path} is stale: run `make cli-docs`"
+        );
+    }
+}
