@@ -6,6 +6,7 @@
 #   make test-debug  the VM suite on the debug kernel (KASAN, lockdep, kmemleak)
 #   make bootstrap   install toolchain + kernel source (every target above runs it)
 #   make kernel      build the cached test kernel
+#   make cli-docs    regenerate the ferrule(8) man page and shell completions from the CLI
 #
 # KDIR=/path/to/kernel/build/tree builds against any CONFIG_RUST kernel build tree built by
 # the same rustc (pass RUSTC=... LLVM=... as that tree was built with).
@@ -19,12 +20,12 @@ RUSTC ?= /usr/bin/rustc
 BINDGEN ?= $(HOME)/.cargo/bin/bindgen
 KBUILD_WFLAGS := $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings)
 
-.PHONY: all module bootstrap kernel kernel-debug test test-debug demo host-test clean help
+.PHONY: all module bootstrap kernel kernel-debug test test-debug demo host-test clean help cli-docs
 
 all: module
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,13p' Makefile
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -59,6 +60,15 @@ demo:
 
 host-test:
 	cargo test --workspace
+
+# Generated from the clap definition in tools/ferrule/src/cli.rs; commit the results.
+cli-docs:
+	cargo build -q -p ferrule
+	mkdir -p Documentation/man tools/ferrule/completions
+	$$(cargo metadata -q --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/ferrule manpage > Documentation/man/ferrule.8
+	for sh in bash zsh fish; do \
+		$$(cargo metadata -q --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/ferrule completions $$sh \
+			> tools/ferrule/completions/ferrule.$$sh; done
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(ROOT) clean; fi

@@ -1,0 +1,5 @@
+//! `ferrule`: the Ferrule admin CLI.
+
+fn main() {
+    std::process::exit(ferrule::cli::main());
+}

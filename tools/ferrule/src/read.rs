@@ -1,0 +1,382 @@
+//! Reading the running configuration and state out of configfs.
+
+use crate::fs::{ConfigFs, FsError};
+use crate::model::{Backend, Config, Device, Fabric, Group, Lun, Target, DEFAULT_GROUP};
+use crate::wwpn::parse_wwpn;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A read that failed: which path and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// Path relative to the root.
+    pub path: String,
+    /// The failure.
+    pub error: FsError,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+fn rd(fs: &dyn ConfigFs, path: &str) -> Result<String, ReadError> {
+    fs.read(path).map_err(|error| ReadError {
+        path: path.into(),
+        error,
+    })
+}
+
+fn ls(fs: &dyn ConfigFs, path: &str) -> Result<Vec<String>, ReadError> {
+    fs.list_dirs(path).map_err(|error| ReadError {
+        path: path.into(),
+        error,
+    })
+}
+
+fn flag(fs: &dyn ConfigFs, path: &str) -> Result<bool, ReadError> {
+    Ok(rd(fs, path)? == "1")
+}
+
+fn num<T: std::str::FromStr>(fs: &dyn ConfigFs, path: &str) -> Result<T, ReadError> {
+    let s = rd(fs, path)?;
+    s.trim().parse().map_err(|_| ReadError {
+        path: path.into(),
+        error: FsError::because(crate::fs::errno::EINVAL, format!("unexpected value {s:?}")),
+    })
+}
+
+/// Reads one device with every attribute filled in.
+pub fn read_device(fs: &dyn ConfigFs, name: &str) -> Result<Device, ReadError> {
+    let base = format!("devices/{name}");
+    let a = |attr: &str| format!("{base}/{attr}");
+    let backend_s = rd(fs, &a("backend"))?;
+    let backend = Backend::parse(&backend_s).ok_or_else(|| ReadError {
+        path: a("backend"),
+        error: FsError::because(
+            crate::fs::errno::EINVAL,
+            format!("unknown backend {backend_s:?}"),
+        ),
+    })?;
+    let path = rd(fs, &a("path"))?;
+    let size: u64 = num(fs, &a("size"))?;
+    Ok(Device {
+        name: name.into(),
+        backend,
+        path: (!path.is_empty() && backend != Backend::Nullio).then_some(path),
+        size: (backend != Backend::Blockio).then_some(size),
+        block_size: Some(num(fs, &a("block_size"))?),
+        read_only: Some(flag(fs, &a("read_only"))?),
+        write_cache: Some(flag(fs, &a("write_cache"))?),
+        thin: Some(flag(fs, &a("thin"))?),
+        serial: Some(rd(fs, &a("serial"))?),
+        vendor: Some(rd(fs, &a("vendor"))?),
+        product: Some(rd(fs, &a("product"))?),
+        revision: Some(rd(fs, &a("revision"))?),
+        enabled: flag(fs, &a("enable"))?,
+    })
+}
+
+/// Reads one target (every group, member and LUN).
+pub fn read_target(fs: &dyn ConfigFs, fabric: Fabric, dir_name: &str) -> Result<Target, ReadError> {
+    let base = format!("targets/{}/{dir_name}", fabric.as_str());
+    let initiator = if fabric == Fabric::Local {
+        let i = rd(fs, &format!("{base}/initiator"))?;
+        (!i.is_empty()).then_some(i)
+    } else {
+        None
+    };
+    let mut names = ls(fs, &format!("{base}/groups"))?;
+    // "default" first, then the rest in listing order.
+    names.sort_by_key(|n| (n != DEFAULT_GROUP, n.clone()));
+    let mut groups = Vec::new();
+    for g in names {
+        let gdir = format!("{base}/groups/{g}");
+        let initiators = ls(fs, &format!("{gdir}/initiators"))?;
+        let mut luns = BTreeMap::new();
+        for n in ls(fs, &format!("{gdir}/luns"))? {
+            let Ok(lun) = n.parse::<u8>() else { continue };
+            let ldir = format!("{gdir}/luns/{n}");
+            luns.insert(
+                lun,
+                Lun {
+                    device: rd(fs, &format!("{ldir}/device"))?,
+                    read_only: flag(fs, &format!("{ldir}/read_only"))?,
+                },
+            );
+        }
+        groups.push(Group {
+            name: g,
+            initiators,
+            luns,
+        });
+    }
+    Ok(Target {
+        fabric,
+        wwpn: parse_wwpn(dir_name).unwrap_or_else(|_| dir_name.to_string()),
+        initiator,
+        rel_port: Some(num(fs, &format!("{base}/rel_port"))?),
+        enabled: flag(fs, &format!("{base}/enable"))?,
+        groups,
+    })
+}
+
+/// Target directory names under each fabric, as listed (not canonicalised).
+pub fn target_dirs(fs: &dyn ConfigFs) -> Result<Vec<(Fabric, String)>, ReadError> {
+    let mut out = Vec::new();
+    for fabric in Fabric::ALL {
+        let dir = format!("targets/{}", fabric.as_str());
+        if fs.exists(&dir) {
+            for t in ls(fs, &dir)? {
+                out.push((fabric, t));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The whole running configuration, every attribute read (not normalised).
+pub fn read_config(fs: &dyn ConfigFs) -> Result<Config, ReadError> {
+    let mut cfg = Config::default();
+    for d in ls(fs, "devices")? {
+        cfg.devices.push(read_device(fs, &d)?);
+    }
+    for (fabric, t) in target_dirs(fs)? {
+        cfg.targets.push(read_target(fs, fabric, &t)?);
+    }
+    Ok(cfg)
+}
+
+/// One initiator session as the kernel reports it in a target's `sessions` attribute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// Fabric of the target.
+    pub fabric: Fabric,
+    /// Target WWPN.
+    pub target: String,
+    /// Initiator WWPN.
+    pub initiator: String,
+    /// N_Port ID, 6 hex digits.
+    pub port_id: String,
+    /// Login handle (loop id / N_Port handle).
+    pub handle: String,
+    /// Initiator group the session was matched to.
+    pub group: String,
+    /// LUNs the session sees.
+    pub luns: Vec<u8>,
+    /// Commands executed (or outstanding, as the kernel counts).
+    pub commands: u64,
+}
+
+/// Parses a `sessions` attribute. Lines that do not parse are returned as errors
+/// (`line number: text`) so a kernel/CLI format mismatch is visible, not silently dropped.
+pub fn parse_sessions(fabric: Fabric, target: &str, text: &str) -> (Vec<Session>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.is_empty() || f.first() == Some(&"initiator") {
+            continue;
+        }
+        let parsed = (|| {
+            let [ini, port, handle, group, luns, cmds] = f.as_slice() else {
+                return None;
+            };
+            let luns = if *luns == "-" {
+                Vec::new()
+            } else {
+                luns.split(',')
+                    .map(|l| l.parse::<u8>().ok())
+                    .collect::<Option<Vec<u8>>>()?
+            };
+            Some(Session {
+                fabric,
+                target: target.to_string(),
+                initiator: parse_wwpn(ini).ok()?,
+                port_id: port.to_ascii_lowercase(),
+                handle: handle.to_string(),
+                group: group.to_string(),
+                luns,
+                commands: cmds.parse().ok()?,
+            })
+        })();
+        match parsed {
+            Some(s) => out.push(s),
+            None => bad.push(format!("line {}: {line:?}", i + 1)),
+        }
+    }
+    (out, bad)
+}
+
+/// Sessions of every target; the second list names lines that did not parse.
+pub fn read_sessions(fs: &dyn ConfigFs) -> Result<(Vec<Session>, Vec<String>), ReadError> {
+    let mut all = Vec::new();
+    let mut bad = Vec::new();
+    for (fabric, t) in target_dirs(fs)? {
+        let path = format!("targets/{}/{t}/sessions", fabric.as_str());
+        let text = rd(fs, &path)?;
+        let wwpn = parse_wwpn(&t).unwrap_or(t);
+        let (s, b) = parse_sessions(fabric, &wwpn, &text);
+        all.extend(s);
+        bad.extend(b.into_iter().map(|l| format!("{path}: {l}")));
+    }
+    Ok((all, bad))
+}
+
+/// A device as `ferrule devices` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceRow {
+    /// Name.
+    pub name: String,
+    /// Backend.
+    pub backend: Backend,
+    /// Path ("" for nullio).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Logical block size.
+    pub block_size: u32,
+    /// enable = 1.
+    pub enabled: bool,
+    /// Write-protected.
+    pub read_only: bool,
+    /// Write-back cache.
+    pub write_cache: bool,
+    /// Thin provisioned.
+    pub thin: bool,
+    /// VPD unit serial.
+    pub serial: String,
+    /// NAA identifier.
+    pub naa: String,
+    /// LUNs mapping it: "<target wwpn>/<group>/<lun>".
+    pub mapped_by: Vec<String>,
+}
+
+/// Every device with its state and the LUNs that map it.
+pub fn read_devices(fs: &dyn ConfigFs) -> Result<Vec<DeviceRow>, ReadError> {
+    let cfg = read_config(fs)?;
+    let mut rows = Vec::new();
+    for d in &cfg.devices {
+        let base = format!("devices/{}", d.name);
+        let size = match d.size {
+            Some(s) => s,
+            None => num(fs, &format!("{base}/size"))?,
+        };
+        let mapped_by = cfg
+            .targets
+            .iter()
+            .flat_map(|t| {
+                t.groups.iter().flat_map(move |g| {
+                    g.luns
+                        .iter()
+                        .filter(|(_, l)| l.device == d.name)
+                        .map(move |(n, _)| format!("{}/{}/{n}", t.wwpn, g.name))
+                })
+            })
+            .collect();
+        rows.push(DeviceRow {
+            name: d.name.clone(),
+            backend: d.backend,
+            path: d.path.clone().unwrap_or_default(),
+            size,
+            block_size: d.block_size.unwrap_or(512),
+            enabled: d.enabled,
+            read_only: d.read_only.unwrap_or(false),
+            write_cache: d.write_cache.unwrap_or(false),
+            thin: d.thin.unwrap_or(false),
+            serial: d.serial.clone().unwrap_or_default(),
+            naa: rd(fs, &format!("{base}/naa"))?,
+            mapped_by,
+        });
+    }
+    Ok(rows)
+}
+
+/// What `ferrule status` reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The configfs root exists.
+    pub loaded: bool,
+    /// The root directory.
+    pub root: String,
+    /// Module version (`version` attribute).
+    pub version: Option<String>,
+    /// Devices, total.
+    pub devices: usize,
+    /// Devices with enable = 1.
+    pub devices_enabled: usize,
+    /// Targets, total.
+    pub targets: usize,
+    /// Targets with enable = 1.
+    pub targets_enabled: usize,
+    /// Initiator groups (including each target's default group).
+    pub groups: usize,
+    /// LUN mappings.
+    pub luns: usize,
+    /// Logged-in sessions.
+    pub sessions: usize,
+}
+
+/// Reads the summary. A missing root is not an error: `loaded` is false.
+pub fn read_status(fs: &dyn ConfigFs, root: &str) -> Result<Status, ReadError> {
+    let mut st = Status {
+        loaded: fs.root_exists(),
+        root: root.into(),
+        version: None,
+        devices: 0,
+        devices_enabled: 0,
+        targets: 0,
+        targets_enabled: 0,
+        groups: 0,
+        luns: 0,
+        sessions: 0,
+    };
+    if !st.loaded {
+        return Ok(st);
+    }
+    st.version = Some(rd(fs, "version")?);
+    if !fs.exists("devices") {
+        // An early module with only `version`.
+        return Ok(st);
+    }
+    let cfg = read_config(fs)?;
+    st.devices = cfg.devices.len();
+    st.devices_enabled = cfg.devices.iter().filter(|d| d.enabled).count();
+    st.targets = cfg.targets.len();
+    st.targets_enabled = cfg.targets.iter().filter(|t| t.enabled).count();
+    st.groups = cfg.targets.iter().map(|t| t.groups.len()).sum();
+    st.luns = cfg
+        .targets
+        .iter()
+        .flat_map(|t| &t.groups)
+        .map(|g| g.luns.len())
+        .sum();
+    st.sessions = read_sessions(fs)?.0.len();
+    Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_format() {
+        let text = "initiator port_id handle group luns commands\n\
+                    21:00:00:24:ff:31:4c:5a 0A0B0C 7 esx 0,1,2 1234\n\
+                    21000024ff314c5b 010203 8 default - 0\n\
+                    garbage line\n";
+        let (s, bad) = parse_sessions(Fabric::Qla2x00t, "50:01", text);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].initiator, "21:00:00:24:ff:31:4c:5a");
+        assert_eq!(s[0].port_id, "0a0b0c");
+        assert_eq!(s[0].luns, vec![0, 1, 2]);
+        assert_eq!(s[0].commands, 1234);
+        assert_eq!(s[1].initiator, "21:00:00:24:ff:31:4c:5b");
+        assert!(s[1].luns.is_empty());
+        assert_eq!(bad, vec!["line 4: \"garbage line\"".to_string()]);
+    }
+}
