@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-cmdline="scripts/bench-lio.sh${*:+ $*}"
+cmdline=scripts/bench-lio.sh
+[ $# -eq 0 ] || cmdline+=$(printf ' %q' "$@")
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 update_doc=0 runs=3 runtime=10 ramp=2 timeout= accel=() extra=()
 while [ $# -gt 0 ]; do
@@ -94,7 +96,7 @@ if [ "$update_doc" = 1 ]; then
   {
     echo "Command: \`$cmdline\` (commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!Documentation/performance.md' 2>/dev/null || echo ', with local changes'))"
     echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- date: $started"
     echo "- kernel: $(basename "$kdir") ($(grep -a -o -m1 'Linux version [^ ]*' "$log" | cut -d' ' -f3 || true))"
     echo "- VM: ${FERRULE_VM_CPUS} vCPUs, ${FERRULE_VM_MEMORY} memory, accelerator ${vm_accel:-unknown}"
     echo "- host: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load average at start $host_load"
