@@ -1,4 +1,6 @@
 # Helpers shared by the benchmark setup scripts (sourced inside the guest).
+# The setup functions end every step with `|| return 1`: run-bench.sh calls them from `||`
+# lists, where bash ignores `set -e`, and a half-configured target must not be measured.
 
 # find_disk VENDOR MODEL SERIAL: print /dev/sdX of the SCSI disk whose INQUIRY vendor, product
 # and unit serial (VPD 0x80) match. Device order is not stable, so never pick by position.

@@ -29,41 +29,41 @@ fset() {
 ferrule_make_dev() {
   local name=$1 backend=$2 size=$3 product=$4 serial=$5 path=${6:-}
   local dev=$FCFG/devices/$name
-  mkdir "$dev"
-  fset "$dev/backend" "$backend"
-  [ -z "$path" ] || fset "$dev/path" "$path"
-  fset "$dev/block_size" 512
-  fset "$dev/size" "$size"
-  fset "$dev/write_cache" 0
-  fset "$dev/product" "$product"
-  fset "$dev/serial" "$serial"
-  fset "$dev/enable" 1
+  mkdir "$dev" || return 1
+  fset "$dev/backend" "$backend" || return 1
+  [ -z "$path" ] || fset "$dev/path" "$path" || return 1
+  fset "$dev/block_size" 512 || return 1
+  fset "$dev/size" "$size" || return 1
+  fset "$dev/write_cache" 0 || return 1
+  fset "$dev/product" "$product" || return 1
+  fset "$dev/serial" "$serial" || return 1
+  fset "$dev/enable" 1 || return 1
 }
 
 # ferrule_export DEV N: local target <wwpn ..:N>, LUN 0 of its default group -> DEV, enable.
 ferrule_export() {
   local devname=$1 n=$2
   local tgt=$FCFG/targets/local/50:01:40:5b:ec:00:02:$n
-  mkdir "$tgt"
-  fset "$tgt/initiator" "50:01:40:5b:ec:00:03:$n"
-  mkdir "$tgt/groups/default/luns/0"
-  fset "$tgt/groups/default/luns/0/device" "$devname"
-  fset "$tgt/enable" 1
+  mkdir "$tgt" || return 1
+  fset "$tgt/initiator" "50:01:40:5b:ec:00:03:$n" || return 1
+  mkdir "$tgt/groups/default/luns/0" || return 1
+  fset "$tgt/groups/default/luns/0/device" "$devname" || return 1
+  fset "$tgt/enable" 1 || return 1
 }
 
 ferrule_setup_nullio() {
   local size=$1 product=BENCH-FER-NULL serial=benchfernull
-  ferrule_make_dev bnull nullio "$size" "$product" "$serial"
-  ferrule_export bnull 01
+  ferrule_make_dev bnull nullio "$size" "$product" "$serial" || return 1
+  ferrule_export bnull 01 || return 1
   find_disk "$FERRULE_VENDOR" "$product" "$serial"
 }
 
 ferrule_setup_fileio() {
   local file=$1 size=$2 product=BENCH-FER-FILE serial=benchferfile
   # Allocate every page up front: reads of a sparse tmpfs file would hit holes, not data.
-  [ -f "$file" ] || fallocate -l "$size" "$file"
-  ferrule_make_dev bfile fileio "$size" "$product" "$serial" "$file"
-  ferrule_export bfile 02
+  [ -f "$file" ] || fallocate -l "$size" "$file" || return 1
+  ferrule_make_dev bfile fileio "$size" "$product" "$serial" "$file" || return 1
+  ferrule_export bfile 02 || return 1
   find_disk "$FERRULE_VENDOR" "$product" "$serial"
 }
 
