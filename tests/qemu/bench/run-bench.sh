@@ -5,7 +5,7 @@
 #   BENCH-META key=value ...            environment
 #   BENCH-NOTE text                     e.g. "ferrule: not available (...)"
 #   BENCH-RUN pair job target run iops MB/s
-#   BENCH-RESULT pair job target median_iops median_MB/s   (n/a when not measured)
+#   BENCH-RESULT pair job target median_iops median_MB/s min_iops max_iops  (n/a: not measured)
 #
 #   run-bench.sh [--runs N] [--runtime S] [--ramp S] [--size BYTES] [--file-size BYTES]
 #                [--pairs "nullio fileio-tmpfs"] [--jobs "randread-4k randwrite-4k read-128k write-128k"]
@@ -139,8 +139,10 @@ for pair in sys.argv[2].split():
             if r:
                 iops = statistics.median(x[0] for x in r)
                 mbps = statistics.median(x[1] for x in r)
-                print(f"BENCH-RESULT {pair} {job} {side} {iops:.0f} {mbps:.1f}")
+                lo = min(x[0] for x in r)
+                hi = max(x[0] for x in r)
+                print(f"BENCH-RESULT {pair} {job} {side} {iops:.0f} {mbps:.1f} {lo:.0f} {hi:.0f}")
             else:
-                print(f"BENCH-RESULT {pair} {job} {side} n/a n/a")
+                print(f"BENCH-RESULT {pair} {job} {side} n/a n/a n/a n/a")
 PY
 exit "$failed"
