@@ -4,6 +4,7 @@
 #   make test        the full test suite; ends with "N passed, N failed" (README, CI)
 #   make             build ferrule.ko against the cached test kernel (or KDIR=...)
 #   make test-debug  the VM suite on the debug kernel (KASAN, lockdep, kmemleak)
+#   make bench       Ferrule vs LIO fio benchmark in the VM (Documentation/performance.md)
 #   make bootstrap   install toolchain + kernel source (every target above runs it)
 #   make kernel      build the cached test kernel
 #   make cli-docs    regenerate the ferrule(8) man page and shell completions from the CLI
@@ -20,12 +21,12 @@ RUSTC ?= /usr/bin/rustc
 BINDGEN ?= $(HOME)/.cargo/bin/bindgen
 KBUILD_WFLAGS := $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings)
 
-.PHONY: all module bootstrap kernel kernel-debug test test-debug demo host-test clean help cli-docs
+.PHONY: all module bootstrap kernel kernel-debug test test-debug demo bench host-test clean help cli-docs
 
 all: module
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,14p' Makefile
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -57,6 +58,10 @@ test-debug:
 
 demo:
 	@bash scripts/demo.sh
+
+# Not a test: numbers, not pass/fail. BENCH_ARGS e.g. "--update-doc --runs 5".
+bench: module
+	@bash scripts/bench-lio.sh $(BENCH_ARGS)
 
 host-test:
 	cargo test --workspace
