@@ -38,7 +38,7 @@ use crate::identity::{
 };
 use crate::lu::{self, Enabled, LuNexus, LuStore, NexusDirectory, TaskEvents, MAX_NEXUSES};
 use crate::pr::PrNexus;
-use crate::task_set::{Admit, TaskKey};
+use crate::task_set::{Admit, TaskKey, TaskState};
 use crate::tmf::{TmfFunction, TmfOutcome, TmfRequest, TmfResponse, TmfScope};
 use crate::types::{Asc, DeviceId, Handle, LocalPort, Lun, PortId, ScsiStatus, TaskAttr, Wwpn};
 
@@ -593,11 +593,15 @@ impl<const S: usize> Target<S> {
             None => Submitted::Done(exec::execute_no_lu(&ctx, cmd.cdb, buf)),
             Some(Err(e)) => Submitted::Done(lu::admit_error_result(e, len)),
             Some(Ok(Admit::Blocked)) => Submitted::Blocked(task),
-            Some(Ok(Admit::Run)) => self.enable(store, &view, &ctx, task, cmd.cdb, buf, events),
+            Some(Ok(Admit::Run)) => {
+                self.enable(store, &view, &ctx, task, cmd.cdb, buf, events, false)
+            }
         }
     }
 
-    /// Phase 2 for a task reported by `task_unblocked`.
+    /// Phase 2 for a task reported by `task_unblocked`. A task still waiting comes back
+    /// [`Submitted::Blocked`]; one aborted meanwhile gets TASK ABORTED (send nothing for it:
+    /// its abort notice applies).
     pub fn resume<St: LuStore>(
         &self,
         store: &St,
@@ -613,7 +617,7 @@ impl<const S: usize> Target<S> {
             return Submitted::Done(busy(len));
         };
         let ctx = self.context(&view, task.lun, task.attr);
-        self.enable(store, &view, &ctx, *task, cdb, buf, events)
+        self.enable(store, &view, &ctx, *task, cdb, buf, events, true)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -626,19 +630,36 @@ impl<const S: usize> Target<S> {
         cdb: &[u8],
         buf: &mut <St::Backend as Backend>::Buf,
         events: &mut impl TaskEvents,
+        resumed: bool,
     ) -> Submitted {
+        let len = buf.len();
         let nexus = view.lu_nexus(task.read_only);
         let enabled = store.with_locked(task.device, |sh, l| {
+            if resumed {
+                // Only a task the set reported runnable may start; an aborted one is gone.
+                match l.tasks().state(task.key) {
+                    Some(TaskState::Running) => {}
+                    Some(TaskState::Blocked) => return None,
+                    _ => {
+                        let r = exec::finish(Err(Fail::Status(ScsiStatus::TaskAborted)), len);
+                        return Some(Enabled::Done {
+                            result: r,
+                            op: None,
+                        });
+                    }
+                }
+            }
             let e = lu::enable(sh, l, ctx, &nexus, task.key, cdb, buf, self, events);
             if let Enabled::Done { .. } = e {
                 lu::complete(l, task.key, events);
             }
-            e
+            Some(e)
         });
         match enabled {
             None => Submitted::Done(exec::execute_no_lu(ctx, cdb, buf)),
-            Some(Enabled::Done { result, .. }) => Submitted::Done(result),
-            Some(Enabled::Run(op)) => {
+            Some(None) => Submitted::Blocked(task),
+            Some(Some(Enabled::Done { result, .. })) => Submitted::Done(result),
+            Some(Some(Enabled::Run(op))) => {
                 if op.handler == Handler::ReportLuns {
                     self.report_luns_seen(store, view, Some(task.device));
                 }
