@@ -614,7 +614,10 @@ impl<const S: usize> Target<S> {
         let Some(view) = self.session(task.session) else {
             // The session ended; its tasks were aborted with it.
             store.with_locked(task.device, |_, l| lu::complete(l, task.key, events));
-            return Submitted::Done(busy(len));
+            return Submitted::Done(exec::finish(
+                Err(Fail::Status(ScsiStatus::TaskAborted)),
+                len,
+            ));
         };
         let ctx = self.context(&view, task.lun, task.attr);
         self.enable(store, &view, &ctx, *task, cdb, buf, events, true)
