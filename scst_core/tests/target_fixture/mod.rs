@@ -180,31 +180,7 @@ impl Fx {
         }
     }
 
-    /// Submits, runs and completes one command (a blocked one panics).
-    pub fn cmd_attr(
-        &mut self,
-        port: LocalPort,
-        pid: u32,
-        lun: u16,
-        cdb: &[u8],
-        buf: &mut [u8],
-        attr: TaskAttr,
-        tag: u64,
-    ) -> CmdResult {
-        let c = Command {
-            port,
-            s_id: PortId::new(pid),
-            lun: Lun::from_index(lun),
-            cdb,
-            attr,
-            tag,
-        };
-        match self.t.execute(&*self.store, &c, buf, &mut self.ev) {
-            Submitted::Done(r) => r,
-            other => panic!("not finished: {other:?}"),
-        }
-    }
-
+    /// Submits, runs and completes one SIMPLE command (a blocked one panics).
     pub fn cmd(
         &mut self,
         port: LocalPort,
@@ -213,7 +189,18 @@ impl Fx {
         cdb: &[u8],
         buf: &mut [u8],
     ) -> CmdResult {
-        self.cmd_attr(port, pid, lun, cdb, buf, TaskAttr::Simple, 1)
+        let c = Command {
+            port,
+            s_id: PortId::new(pid),
+            lun: Lun::from_index(lun),
+            cdb,
+            attr: TaskAttr::Simple,
+            tag: 1,
+        };
+        match self.t.execute(&*self.store, &c, buf, &mut self.ev) {
+            Submitted::Done(r) => r,
+            other => panic!("not finished: {other:?}"),
+        }
     }
 
     /// Sends TEST UNIT READY until it stops reporting unit attentions; returns the ASCs seen.
