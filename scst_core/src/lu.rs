@@ -18,11 +18,11 @@
 //! Unit attention conditions are indexed by session slot ([`LuNexus::slot`]); every session
 //! of the target joins every LU's [`UaState`] while it is active.
 
-use core::cell::RefCell;
+use core::mem::MaybeUninit;
 
 use crate::backend::{Backend, DataBuffer};
 use crate::cdb::{self, Handler, OpInfo};
-use crate::device::{ConfigError, DeviceConfig, LuState};
+use crate::device::{DeviceConfig, LuState};
 use crate::exec::{self, CmdContext, CmdResult, DataIn, Fail, Hooks, Lu, Xfer};
 use crate::pr::{PrError, PrImageError, PrNexus, PrSink, PrTable};
 use crate::task_set::{AbortOutcome, Admit, AdmitError, TaskKey, TaskSet, TaskState};
@@ -72,8 +72,8 @@ impl<B> LuShared<B> {
     }
 }
 
-/// The locked part of a logical unit. About 20 KiB: build it with the `const fn`
-/// [`LuLocked::new`] straight into its final (boxed) place.
+/// The locked part of a logical unit. About 15 KiB: in the kernel construct it in place
+/// with [`LuLocked::init`].
 pub struct LuLocked {
     pr: PrTable,
     ua: UaState<MAX_NEXUSES, UA_DEPTH>,
@@ -89,6 +89,15 @@ impl Default for LuLocked {
 }
 
 impl LuLocked {
+    /// [`LuLocked::new`] as a constant, for in-place construction.
+    pub const INIT: Self = Self::new();
+
+    /// Initialises `this` in place from [`LuLocked::INIT`] (a copy from read-only data, no
+    /// stack temporary; `new()` called at run time builds the 15 KiB value on the stack).
+    pub fn init(this: &mut MaybeUninit<Self>) -> &mut Self {
+        this.write(Self::INIT)
+    }
+
     /// No registrations, no nexus joined, no task.
     pub const fn new() -> Self {
         LuLocked {
@@ -605,108 +614,121 @@ pub trait LuStore {
     fn for_each_device(&self, f: impl FnMut(DeviceId));
 }
 
-/// Why [`LocalStore::add`] refused.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StoreError {
-    /// The device id is not below the store's capacity.
-    IdOutOfRange,
-    /// A logical unit with that id exists.
-    Exists,
-    /// The configuration is invalid.
-    Config(ConfigError),
-}
+#[cfg(not(MODULE))]
+pub use local::{LocalStore, StoreError};
 
-struct LocalLu<B> {
-    shared: LuShared<B>,
-    locked: RefCell<LuLocked>,
-}
+/// The host store (not built into the kernel module: it builds logical units on the stack).
+#[cfg(not(MODULE))]
+mod local {
+    use super::{LuLocked, LuShared, LuStore};
+    use crate::backend::Backend;
+    use crate::device::{ConfigError, DeviceConfig};
+    use crate::types::DeviceId;
+    use core::cell::RefCell;
 
-/// A fixed table of `D` logical units indexed by `DeviceId` (0..D), with `RefCell` as the
-/// "lock". Single-threaded: host tests, benchmarks, fuzzing.
-pub struct LocalStore<B, const D: usize> {
-    lus: [Option<LocalLu<B>>; D],
-}
-
-impl<B: Backend, const D: usize> Default for LocalStore<B, D> {
-    fn default() -> Self {
-        Self::new()
+    /// Why [`LocalStore::add`] refused.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum StoreError {
+        /// The device id is not below the store's capacity.
+        IdOutOfRange,
+        /// A logical unit with that id exists.
+        Exists,
+        /// The configuration is invalid.
+        Config(ConfigError),
     }
-}
 
-impl<B: Backend, const D: usize> LocalStore<B, D> {
-    /// An empty store.
-    pub const fn new() -> Self {
-        LocalStore {
-            lus: [const { None }; D],
+    struct LocalLu<B> {
+        shared: LuShared<B>,
+        locked: RefCell<LuLocked>,
+    }
+
+    /// A fixed table of `D` logical units indexed by `DeviceId` (0..D), with `RefCell` as the
+    /// "lock". Single-threaded: host tests, benchmarks, fuzzing.
+    pub struct LocalStore<B, const D: usize> {
+        lus: [Option<LocalLu<B>>; D],
+    }
+
+    impl<B: Backend, const D: usize> Default for LocalStore<B, D> {
+        fn default() -> Self {
+            Self::new()
         }
     }
-    /// Adds logical unit `id` (tell the target with `Target::lu_added`).
-    pub fn add(
-        &mut self,
-        id: DeviceId,
-        config: DeviceConfig,
-        backend: B,
-    ) -> Result<(), StoreError> {
-        config.validate().map_err(StoreError::Config)?;
-        let slot = usize::try_from(id.0)
-            .ok()
-            .and_then(|i| self.lus.get_mut(i))
-            .ok_or(StoreError::IdOutOfRange)?;
-        if slot.is_some() {
-            return Err(StoreError::Exists);
-        }
-        *slot = Some(LocalLu {
-            shared: LuShared::new(config, backend),
-            locked: RefCell::new(LuLocked::new()),
-        });
-        Ok(())
-    }
-    /// Changes the capacity of `id` (tell the target with `Target::capacity_changed`).
-    /// Returns false if there is no such LU or the capacity is invalid.
-    pub fn set_capacity(&mut self, id: DeviceId, blocks: u64) -> bool {
-        let Some(lu) = self.get_mut(id) else {
-            return false;
-        };
-        let mut cfg = lu.shared.config;
-        cfg.blocks = blocks;
-        if cfg.validate().is_err() {
-            return false;
-        }
-        lu.shared.config = cfg;
-        true
-    }
-    fn get(&self, id: DeviceId) -> Option<&LocalLu<B>> {
-        usize::try_from(id.0)
-            .ok()
-            .and_then(|i| self.lus.get(i))
-            .and_then(Option::as_ref)
-    }
-    fn get_mut(&mut self, id: DeviceId) -> Option<&mut LocalLu<B>> {
-        usize::try_from(id.0)
-            .ok()
-            .and_then(|i| self.lus.get_mut(i))
-            .and_then(Option::as_mut)
-    }
-}
 
-impl<B: Backend, const D: usize> LuStore for LocalStore<B, D> {
-    type Backend = B;
-    fn shared(&self, dev: DeviceId) -> Option<&LuShared<B>> {
-        self.get(dev).map(|l| &l.shared)
+    impl<B: Backend, const D: usize> LocalStore<B, D> {
+        /// An empty store.
+        pub const fn new() -> Self {
+            LocalStore {
+                lus: [const { None }; D],
+            }
+        }
+        /// Adds logical unit `id` (tell the target with `Target::lu_added`).
+        pub fn add(
+            &mut self,
+            id: DeviceId,
+            config: DeviceConfig,
+            backend: B,
+        ) -> Result<(), StoreError> {
+            config.validate().map_err(StoreError::Config)?;
+            let slot = usize::try_from(id.0)
+                .ok()
+                .and_then(|i| self.lus.get_mut(i))
+                .ok_or(StoreError::IdOutOfRange)?;
+            if slot.is_some() {
+                return Err(StoreError::Exists);
+            }
+            *slot = Some(LocalLu {
+                shared: LuShared::new(config, backend),
+                locked: RefCell::new(LuLocked::new()),
+            });
+            Ok(())
+        }
+        /// Changes the capacity of `id` (tell the target with `Target::capacity_changed`).
+        /// Returns false if there is no such LU or the capacity is invalid.
+        pub fn set_capacity(&mut self, id: DeviceId, blocks: u64) -> bool {
+            let Some(lu) = self.get_mut(id) else {
+                return false;
+            };
+            let mut cfg = lu.shared.config;
+            cfg.blocks = blocks;
+            if cfg.validate().is_err() {
+                return false;
+            }
+            lu.shared.config = cfg;
+            true
+        }
+        fn get(&self, id: DeviceId) -> Option<&LocalLu<B>> {
+            usize::try_from(id.0)
+                .ok()
+                .and_then(|i| self.lus.get(i))
+                .and_then(Option::as_ref)
+        }
+        fn get_mut(&mut self, id: DeviceId) -> Option<&mut LocalLu<B>> {
+            usize::try_from(id.0)
+                .ok()
+                .and_then(|i| self.lus.get_mut(i))
+                .and_then(Option::as_mut)
+        }
     }
-    fn with_locked<R>(
-        &self,
-        dev: DeviceId,
-        f: impl FnOnce(&LuShared<B>, &mut LuLocked) -> R,
-    ) -> Option<R> {
-        let lu = self.get(dev)?;
-        let mut locked = lu.locked.try_borrow_mut().ok()?;
-        Some(f(&lu.shared, &mut locked))
-    }
-    fn for_each_device(&self, mut f: impl FnMut(DeviceId)) {
-        for (i, lu) in self.lus.iter().enumerate() {
-            if let (Some(_), Ok(id)) = (lu, u32::try_from(i)) {
-                f(DeviceId(id));
+
+    impl<B: Backend, const D: usize> LuStore for LocalStore<B, D> {
+        type Backend = B;
+        fn shared(&self, dev: DeviceId) -> Option<&LuShared<B>> {
+            self.get(dev).map(|l| &l.shared)
+        }
+        fn with_locked<R>(
+            &self,
+            dev: DeviceId,
+            f: impl FnOnce(&LuShared<B>, &mut LuLocked) -> R,
+        ) -> Option<R> {
+            let lu = self.get(dev)?;
+            let mut locked = lu.locked.try_borrow_mut().ok()?;
+            Some(f(&lu.shared, &mut locked))
+        }
+        fn for_each_device(&self, mut f: impl FnMut(DeviceId)) {
+            for (i, lu) in self.lus.iter().enumerate() {
+                if let (Some(_), Ok(id)) = (lu, u32::try_from(i)) {
+                    f(DeviceId(id));
+                }
             }
         }
     }

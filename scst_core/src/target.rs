@@ -22,10 +22,12 @@
 //! [`Target::execute`] does all of it synchronously (tests, benchmarks, loopback).
 //!
 //! # Size
-//! About 5 KiB per session slot plus the 150 KiB [`AclTable`]: construct with the `const fn`
-//! [`Target::new`] directly into boxed storage (`KBox::new(Target::new())` is built in
-//! place by the optimiser; host tests use small `S`).
+//! About 5 KiB per session slot plus the 150 KiB [`AclTable`] (1.2 MiB for 256 sessions):
+//! never call [`Target::new`] at run time in the kernel (it would build the value on the
+//! stack); allocate uninitialised storage and use [`Target::init`], which copies the
+//! constant [`Target::INIT`] in place. Host tests use small `S`.
 
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::acl::{AclTable, LunLookupError, LunMapping, ResolvedMap, MAX_LUNS};
@@ -270,6 +272,18 @@ impl<const S: usize> Default for Target<S> {
 
 impl<const S: usize> Target<S> {
     const CAPACITY_OK: () = assert!(S >= 1 && S <= MAX_NEXUSES, "1 <= S <= MAX_NEXUSES");
+
+    /// [`Target::new`] as a constant, for in-place construction.
+    // Interior mutability (counters) is fine here: the constant is only ever copied out.
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub const INIT: Self = Self::new();
+
+    /// Initialises `this` in place from [`Target::INIT`]: a copy from read-only data with no
+    /// stack temporary (calling `new()` at run time builds the whole target on the stack).
+    /// The kernel allocates uninitialised storage and calls this.
+    pub fn init(this: &mut MaybeUninit<Self>) -> &mut Self {
+        this.write(Self::INIT)
+    }
 
     /// No ports, no sessions, an empty ACL.
     pub const fn new() -> Self {

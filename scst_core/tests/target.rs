@@ -634,3 +634,19 @@ fn teardown_aborts_the_sessions_tasks_and_spc2_reservation() {
     assert_eq!(read_pattern(&mut f, X), Err(ScsiStatus::Busy));
     f.finish_teardowns();
 }
+
+#[test]
+fn in_place_construction_of_the_big_structures() {
+    use scst_core::lu::LuLocked;
+    use scst_core::target::Target;
+    let mut m = Box::<Target<256>>::new_uninit();
+    let t = Target::init(&mut m);
+    assert!(t.sessions().is_empty());
+    assert_eq!(t.sessions().capacity(), 256);
+    assert_eq!(t.busy_count(), 0);
+    let mut l = Box::<LuLocked>::new_uninit();
+    let l = LuLocked::init(&mut l);
+    assert!(l.tasks().is_empty());
+    assert_eq!(l.pr().registration_count(), 0);
+    assert!(!l.ua().is_joined(0));
+}
