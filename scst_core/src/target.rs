@@ -70,6 +70,21 @@ pub enum PortError {
     Duplicate,
 }
 
+/// Why [`Target::plogi`] / [`Target::prli`] refused a login.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LoginRefused {
+    /// The local port is not configured in this target ([`Target::add_port`]).
+    UnknownPort,
+    /// The session table refused it.
+    Identity(LoginError),
+}
+
+impl From<LoginError> for LoginRefused {
+    fn from(e: LoginError) -> Self {
+        LoginRefused::Identity(e)
+    }
+}
+
 /// Receives what the target's session events require of the driver and the engine.
 pub trait TargetEvents: TaskEvents {
     /// A session is being torn down: its tasks were aborted already (reported through
@@ -408,11 +423,11 @@ impl<const S: usize> Target<S> {
         store: &impl LuStore,
         nexus: Nexus,
         events: &mut impl TargetEvents,
-    ) -> Result<Login, LoginError> {
+    ) -> Result<Login, LoginRefused> {
         if self.port(nexus.port).is_none() {
-            return Err(LoginError::TableFull);
+            return Err(LoginRefused::UnknownPort);
         }
-        self.with_teardowns(store, events, |t, mut on| t.plogi(nexus, &mut on))
+        Ok(self.with_teardowns(store, events, |t, mut on| t.plogi(nexus, &mut on))?)
     }
 
     /// PRLI: see [`SessionTable::prli`]; call [`Target::activate`] before accepting it.
@@ -421,11 +436,11 @@ impl<const S: usize> Target<S> {
         store: &impl LuStore,
         nexus: Nexus,
         events: &mut impl TargetEvents,
-    ) -> Result<Login, LoginError> {
+    ) -> Result<Login, LoginRefused> {
         if self.port(nexus.port).is_none() {
-            return Err(LoginError::TableFull);
+            return Err(LoginRefused::UnknownPort);
         }
-        self.with_teardowns(store, events, |t, mut on| t.prli(nexus, &mut on))
+        Ok(self.with_teardowns(store, events, |t, mut on| t.prli(nexus, &mut on))?)
     }
 
     /// Makes a ready session active: resolves its LUN map for its WWPN first, then joins it
@@ -508,6 +523,16 @@ impl<const S: usize> Target<S> {
         events: &mut impl TargetEvents,
     ) -> usize {
         self.with_teardowns(store, events, |t, mut on| t.link_down(port, &mut on))
+    }
+
+    /// Link down or reset of the whole HBA `target` (every vp).
+    pub fn hba_down(
+        &mut self,
+        store: &impl LuStore,
+        target: u16,
+        events: &mut impl TargetEvents,
+    ) -> usize {
+        self.with_teardowns(store, events, |t, mut on| t.hba_down(target, &mut on))
     }
 
     /// Runs an identity event; every session it tears down loses its state on the spot
@@ -764,8 +789,9 @@ impl<const S: usize> Target<S> {
     }
 
     /// [`Target::run`] + [`Target::complete`] for a task [`Target::submit`] or
-    /// [`Target::resume`] returned as runnable; an aborted task comes back as BUSY-free
-    /// [`Submitted::Done`] with TASK ABORTED status.
+    /// [`Target::resume`] returned as runnable; a task aborted while it ran comes back as
+    /// [`Submitted::Done`] with TASK ABORTED status (send it only if the abort's notice
+    /// says so).
     pub fn finish_running<St: LuStore>(
         &self,
         store: &St,

@@ -651,3 +651,30 @@ fn in_place_construction_of_the_big_structures() {
     assert_eq!(l.pr().registration_count(), 0);
     assert!(!l.ua().is_joined(0));
 }
+
+#[test]
+fn logins_only_on_configured_ports_and_hba_down_ends_every_vp() {
+    use scst_core::target::LoginRefused;
+    let mut f = Fx::new(1, |_| ());
+    shared_disk(&mut f);
+    let stray = scst_core::types::LocalPort {
+        target: 0,
+        vp_index: 9,
+    };
+    let n = Fx::nexus(stray, A, X, 1);
+    assert_eq!(
+        f.t.plogi(&*f.store, n, &mut f.ev),
+        Err(LoginRefused::UnknownPort)
+    );
+    f.login(P0, A, X, 1);
+    f.login(P1, B, X2, 2);
+    f.drain_ua(P0, X, 0);
+    assert_eq!(f.t.hba_down(&*f.store, 0, &mut f.ev), 2);
+    assert_eq!(f.ev.teardowns.len(), 2);
+    assert_eq!(f.cmd(P0, X, 0, &TUR, &mut []).status, ScsiStatus::Busy);
+    assert_eq!(f.cmd(P1, X2, 0, &TUR, &mut []).status, ScsiStatus::Busy);
+    f.finish_teardowns();
+    // A new login starts with POWER ON again: the old unit attention state is gone.
+    f.login(P0, A, X, 1);
+    assert_eq!(f.drain_ua(P0, X, 0), [(0x29, 0x00)]);
+}

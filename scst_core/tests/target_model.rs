@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use scst_core::identity::{LoginError, SessionRef};
+use scst_core::target::LoginRefused;
 use scst_core::types::{Asc, DeviceId, LocalPort, PortId, ScsiStatus, SenseKey, Wwpn};
 use target_fixture::*;
 
@@ -154,7 +155,7 @@ fn run_sequence(events: &[Ev]) -> Result<(), TestCaseError> {
                 m.pending.retain(|(p, _)| *p == l || !p.conflicts(&l));
                 let r = match r {
                     Ok(r) => r,
-                    Err(LoginError::TableFull) => {
+                    Err(LoginRefused::Identity(LoginError::TableFull)) => {
                         prop_assert!(!merged);
                         continue;
                     }
