@@ -678,3 +678,109 @@ fn logins_only_on_configured_ports_and_hba_down_ends_every_vp() {
     f.login(P0, A, X, 1);
     assert_eq!(f.drain_ua(P0, X, 0), [(0x29, 0x00)]);
 }
+
+#[test]
+fn preempt_and_abort_aborts_the_preempted_nexus_tasks() {
+    let mut f = Fx::new(1, |_| ());
+    shared_disk(&mut f);
+    f.login(P1, A, X, 1);
+    f.login(P1, B, X2, 2);
+    f.drain_ua(P1, X, 0);
+    f.drain_ua(P1, X2, 0);
+    assert_eq!(send_prout(&mut f, X, 0, 0, 0, 0xaa), ScsiStatus::Good);
+    assert_eq!(send_prout(&mut f, X2, 0, 0, 0, 0xbb), ScsiStatus::Good);
+    assert_eq!(send_prout(&mut f, X, 1, 1, 0xaa, 0), ScsiStatus::Good);
+    // A has a READ in flight when B preempts and aborts.
+    let cdb = read10(0, 1);
+    let mut buf = [0u8; BS];
+    let c = Command {
+        port: P1,
+        s_id: PortId::new(X),
+        lun: Lun::from_index(0),
+        cdb: &cdb,
+        attr: TaskAttr::Simple,
+        tag: 3,
+    };
+    let Submitted::Run(running) = f.t.submit(&*f.store, &c, &mut buf, &mut f.ev) else {
+        panic!()
+    };
+    assert_eq!(send_prout(&mut f, X2, 5, 1, 0xbb, 0xaa), ScsiStatus::Good);
+    // TAS = 0: no status for A's task, COMMANDS CLEARED BY ANOTHER INITIATOR instead, after
+    // REGISTRATIONS PREEMPTED.
+    assert_eq!(
+        f.ev.aborted,
+        [(
+            running.task().key(),
+            AbortOutcome::MarkedRunning,
+            AbortNotice::NoStatus
+        )]
+    );
+    let x = f.t.run(&*f.store, &running, &cdb, &mut buf);
+    assert_eq!(
+        f.t.complete(&*f.store, &running, x, BS, &mut f.ev),
+        Completion::Aborted
+    );
+    // QUERY ASYNCHRONOUS EVENT sees the pending condition without clearing it.
+    let q = f.t.task_management(
+        &*f.store,
+        P1,
+        PortId::new(X),
+        Lun::from_index(0),
+        TmfFunction::QueryAsyncEvent,
+        &mut f.ev,
+    );
+    assert_eq!(q.response, TmfResponse::FunctionSucceeded);
+    let ev = q.async_event.unwrap();
+    assert_eq!(
+        (ev.asc, ev.pending),
+        (Asc::COMMANDS_CLEARED_BY_ANOTHER_INITIATOR, 2)
+    );
+    assert_eq!(
+        f.drain_ua(P1, X, 0),
+        [(0x2f, 0x00), (0x2a, 0x05)],
+        "precedence: 2F/00 before ordinary conditions"
+    );
+    assert_eq!(
+        read_pattern(&mut f, X2),
+        Ok(0xd0),
+        "B holds the reservation"
+    );
+}
+
+#[test]
+fn target_reset_and_nexus_reset_scopes() {
+    let mut f = Fx::new(3, |_| ());
+    two_vms(&mut f);
+    f.login(P1, A, X, 1);
+    f.login(P1, B, X2, 2);
+    f.drain_ua(P1, X, 0);
+    f.drain_ua(P1, X2, 0);
+    let tm = |f: &mut Fx, pid, func| {
+        f.t.task_management(
+            &*f.store,
+            P1,
+            PortId::new(pid),
+            Lun::from_index(0),
+            func,
+            &mut f.ev,
+        )
+    };
+    // I_T NEXUS RESET from A: only A's LUs, only A gets I_T NEXUS LOSS OCCURRED.
+    assert_eq!(
+        tm(&mut f, X, TmfFunction::ITNexusReset).response,
+        TmfResponse::FunctionComplete
+    );
+    assert_eq!(f.drain_ua(P1, X, 0), [(0x29, 0x07)]);
+    assert_eq!(f.drain_ua(P1, X2, 0), []);
+    // TARGET RESET: every LU, every nexus.
+    assert_eq!(
+        tm(&mut f, X, TmfFunction::TargetReset).response,
+        TmfResponse::FunctionComplete
+    );
+    assert_eq!(f.drain_ua(P1, X, 0), [(0x29, 0x03)]);
+    assert_eq!(f.drain_ua(P1, X2, 0), [(0x29, 0x03)]);
+    assert_eq!(
+        tm(&mut f, X, TmfFunction::ClearAca).response,
+        TmfResponse::FunctionRejected
+    );
+}
