@@ -731,14 +731,11 @@ fn preempt_and_abort_aborts_the_preempted_nexus_tasks() {
     );
     assert_eq!(q.response, TmfResponse::FunctionSucceeded);
     let ev = q.async_event.unwrap();
-    assert_eq!(
-        (ev.asc, ev.pending),
-        (Asc::COMMANDS_CLEARED_BY_ANOTHER_INITIATOR, 2)
-    );
+    assert_eq!((ev.asc, ev.pending), (Asc::REGISTRATIONS_PREEMPTED, 2));
     assert_eq!(
         f.drain_ua(P1, X, 0),
-        [(0x2f, 0x00), (0x2a, 0x05)],
-        "precedence: 2F/00 before ordinary conditions"
+        [(0x2a, 0x05), (0x2f, 0x00)],
+        "both ordinary conditions, oldest first"
     );
     assert_eq!(
         read_pattern(&mut f, X2),
