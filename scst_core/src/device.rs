@@ -56,6 +56,10 @@ pub struct DeviceConfig {
     pub max_caw_blocks: u8,
     /// Medium rotation rate (VPD B1h): 0 not reported, 1 non-rotating, else rpm.
     pub rotation_rate: u16,
+    /// Control mode page TAS: tasks aborted by another I_T nexus's task management (or
+    /// PREEMPT AND ABORT) end with TASK ABORTED status instead of no status. The mode page
+    /// reports this value and the task management path applies it.
+    pub tas: bool,
 }
 
 /// Why a [`DeviceConfig`] was rejected.
@@ -97,6 +101,7 @@ impl DeviceConfig {
             max_write_same_blocks: 0x0040_0000,
             max_caw_blocks: 1,
             rotation_rate: 1,
+            tas: false,
         }
     }
 

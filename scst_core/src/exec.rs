@@ -346,16 +346,19 @@ pub fn execute<B: Backend + ?Sized, H: Hooks>(
     hooks: &mut H,
 ) -> CmdResult {
     let len = buf.len();
-    finish(run(lu, ctx, cdb, buf, hooks), len)
+    let r = check(lu, ctx, cdb, hooks).and_then(|op| dispatch(lu, ctx, op, cdb, buf, hooks));
+    finish(r, len)
 }
 
-fn run<B: Backend + ?Sized, H: Hooks>(
+/// Steps 1-5 of [`execute`] (everything before dispatch): decodes and validates `cdb` and
+/// runs HOOK 1 and HOOK 2. The engine calls this under the logical unit's lock, then
+/// [`dispatch`] (without the lock for media commands).
+pub fn check<B: Backend + ?Sized, H: Hooks>(
     lu: &Lu<'_, B>,
     ctx: &CmdContext<'_>,
     cdb: &[u8],
-    buf: &mut B::Buf,
     hooks: &mut H,
-) -> Result<Xfer, Fail> {
+) -> Result<&'static OpInfo, Fail> {
     let found = cdb::lookup(cdb);
     let op_for_ua = found.ok();
     if !op_for_ua.is_some_and(|op| op.has(flags::NO_UA)) {
@@ -400,10 +403,11 @@ fn run<B: Backend + ?Sized, H: Hooks>(
             )));
         }
     }
-    dispatch(lu, ctx, op, cdb, buf, hooks)
+    Ok(op)
 }
 
-fn dispatch<B: Backend + ?Sized, H: Hooks>(
+/// Step 6 of [`execute`]: runs a command [`check`] accepted.
+pub fn dispatch<B: Backend + ?Sized, H: Hooks>(
     lu: &Lu<'_, B>,
     ctx: &CmdContext<'_>,
     op: &'static OpInfo,
@@ -467,7 +471,9 @@ pub fn data_out(have: usize, need: u64) -> Result<Xfer, Fail> {
     }
 }
 
-fn finish(r: Result<Xfer, Fail>, len: usize) -> CmdResult {
+/// Turns a handler's outcome into the command result for a buffer of `len` bytes
+/// (residuals, sense, status).
+pub fn finish(r: Result<Xfer, Fail>, len: usize) -> CmdResult {
     let underrun = |moved: usize| match len.saturating_sub(moved) {
         0 => Residual::None,
         n => Residual::Underrun(n),

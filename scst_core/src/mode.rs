@@ -92,6 +92,9 @@ fn build_page(
             if v.swp {
                 out[4] |= 0x08;
             }
+            if cfg.tas && pc != Pc::Changeable {
+                out[5] |= 0x40; // TAS (not changeable)
+            }
         }
         _ => {}
     }

@@ -111,7 +111,11 @@ fn reencode_host(e: &HostEntry) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // PROPTEST_CASES raises the count (scripts/fuzz-smoke.sh); 512 by default.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn atio7_round_trip_with_any_wrap(a in atio(), cut in 0usize..5) {
