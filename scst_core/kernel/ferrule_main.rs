@@ -5,6 +5,7 @@
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
 mod bindings;
+mod identity_kunit;
 mod engine;
 mod local;
 mod nullio;
