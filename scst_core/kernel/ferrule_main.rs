@@ -5,10 +5,11 @@
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
 mod bindings;
+mod cfs;
+mod config;
+mod parse;
+mod runtime;
 
-use kernel::configfs;
-use kernel::configfs_attrs;
-use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 module! {
@@ -25,25 +26,14 @@ struct Ferrule {
     /// `/sys/kernel/config/ferrule/`. Dropped (unregistered) on unload; configfs holds a
     /// module reference for every open attribute and child directory, so `rmmod` is refused
     /// while the tree is in use rather than racing with it.
-    #[pin]
-    config: configfs::Subsystem<Root>,
+    config: cfs::ConfigFs,
 }
-
-/// Data behind the configfs root directory.
-struct Root;
 
 impl kernel::InPlaceModule for Ferrule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pr_info!("ferrule {} loading\n", scst_core::VERSION);
-        let item_type = configfs_attrs! {
-            container: configfs::Subsystem<Root>,
-            data: Root,
-            attributes: [
-                version: 0,
-            ],
-        };
         try_pin_init!(Self {
-            config <- configfs::Subsystem::new(c"ferrule", item_type, Ok::<_, Error>(Root)),
+            config: cfs::ConfigFs::register()?,
         })
     }
 }
@@ -52,25 +42,6 @@ impl kernel::InPlaceModule for Ferrule {
 impl PinnedDrop for Ferrule {
     fn drop(self: Pin<&mut Self>) {
         pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
-    }
-}
-
-/// Copies `s` into a configfs page, returning the length shown.
-fn show_str(page: &mut [u8; PAGE_SIZE], s: &[u8]) -> Result<usize> {
-    let dst = page.get_mut(..s.len()).ok_or(EINVAL)?;
-    dst.copy_from_slice(s);
-    Ok(s.len())
-}
-
-#[vtable]
-impl configfs::AttributeOperations<0> for Root {
-    type Data = Root;
-
-    fn show(_root: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let v = scst_core::VERSION.as_bytes();
-        let n = show_str(page, v)?;
-        *page.get_mut(n).ok_or(EINVAL)? = b'\n';
-        Ok(n + 1)
     }
 }
 
