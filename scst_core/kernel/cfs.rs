@@ -37,8 +37,10 @@ const OWNER: *mut b::module = kernel::module::this_module::<crate::LocalModule>(
 /// What a directory is; the ids name objects in [`Tree`].
 #[derive(Clone, Copy)]
 pub(crate) enum Ctx {
-    /// `devices/`, `targets/`.
+    /// `targets/` (no mkdir).
     Plain,
+    /// `devices/`.
+    Devices,
     /// `targets/local/`, `targets/qla2x00t/`.
     Fabric(Fabric),
     /// `devices/<dev>/`.
@@ -127,9 +129,9 @@ fn tree() -> Result<&'static Mutex<Tree>> {
 // ------------------------------------------------------------------------- paths, logging
 
 /// `<path relative to ferrule/>[/<extra>]` of an item, for log lines.
-struct ItemPath(*mut b::config_item, &'static str, Option<&'static [u8]>);
+struct ItemPath<'a>(*mut b::config_item, &'a str, Option<&'a [u8]>);
 
-impl fmt::Display for ItemPath {
+impl fmt::Display for ItemPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let root = ROOT_ITEM.load(Ordering::Relaxed);
         let mut chain = [null_mut::<b::config_item>(); 10];
@@ -166,7 +168,7 @@ impl fmt::Display for ItemPath {
     }
 }
 
-impl kernel::fmt::Display for ItemPath {
+impl kernel::fmt::Display for ItemPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
@@ -176,10 +178,7 @@ static ROOT_ITEM: AtomicPtr<b::config_item> = AtomicPtr::new(null_mut());
 
 /// Logs the one line of a refused change and returns its errno.
 fn refuse(item: *mut b::config_item, what: &'static str, name: Option<&[u8]>, e: config::Fail) -> Error {
-    match name {
-        Some(n) => pr_warn!("{}/{}: {}\n", ItemPath(item, what, None), Bytes(n), e.1),
-        None => pr_warn!("{}: {}\n", ItemPath(item, what, None), e.1),
-    }
+    pr_warn!("{}: {}\n", ItemPath(item, what, name), e.1);
     e.0
 }
 
@@ -284,7 +283,10 @@ fn with_tree<T>(f: impl FnOnce(&mut Tree) -> CfgResult<T>) -> CfgResult<T> {
 /// `luns/<N>/device`: pins the named device's directory (rmdir → EBUSY) and maps it.
 fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult {
     with_tree(|t| {
-        let (dev, item, _) = t.check_lun_device(target, g, lun, buf)?;
+        let (dev, item, old) = t.check_lun_device(target, g, lun, buf)?;
+        if old == Some(dev) {
+            return Ok(());
+        }
         if item.is_null() {
             return Err((ENOENT, "no such device"));
         }
@@ -457,6 +459,8 @@ const fn group_ops(make: MakeFn, drop: DropFn) -> b::configfs_group_operations {
 }
 
 static MKDIR_OPS: Static<b::configfs_group_operations> = Static(group_ops(make_tr, drop_tr));
+static ROOT_MKDIR_OPS: Static<b::configfs_group_operations> =
+    Static(group_ops(root_make_tr, drop_tr));
 
 const fn item_type(
     item: Option<&'static Static<b::configfs_item_operations>>,
@@ -480,22 +484,26 @@ const fn item_type(
 
 const NO_ATTRS: *const *mut b::configfs_attribute = core::ptr::null();
 
-static T_ROOT: Static<b::config_item_type> = Static(item_type(None, None, ROOT_ATTR_TAB.0.as_ptr()));
-/// Default groups without mkdir (`targets/`, `groups/default/`).
-static T_PLAIN: Static<b::config_item_type> = Static(item_type(None, None, NO_ATTRS));
+static T_ROOT: Static<b::config_item_type> =
+    Static(item_type(None, Some(&ROOT_MKDIR_OPS), ROOT_ATTR_TAB.0.as_ptr()));
+/// Default groups without mkdir (`targets/`, `groups/default/`): `make` refuses with a log
+/// line rather than configfs's silent EPERM.
+static T_PLAIN: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
 /// Default groups where mkdir makes children (`devices/`, fabrics, `groups/`, `initiators/`,
 /// `luns/`); make/drop dispatch on the parent's [`Ctx`].
 static T_MKDIR: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
 static T_DEVICE: Static<b::config_item_type> =
-    Static(item_type(Some(&LEAF_OPS), None, DEV_ATTR_TAB.0.as_ptr()));
+    Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), DEV_ATTR_TAB.0.as_ptr()));
 static T_TARGET_LOCAL: Static<b::config_item_type> =
-    Static(item_type(Some(&TARGET_OPS), None, TGT_ATTR_TAB.0.as_ptr()));
+    Static(item_type(Some(&TARGET_OPS), Some(&MKDIR_OPS), TGT_ATTR_TAB.0.as_ptr()));
 static T_TARGET_QLA: Static<b::config_item_type> =
-    Static(item_type(Some(&TARGET_OPS), None, QLA_TGT_ATTR_TAB.0.as_ptr()));
-static T_GROUP: Static<b::config_item_type> = Static(item_type(Some(&GROUP_OPS), None, NO_ATTRS));
-static T_MEMBER: Static<b::config_item_type> = Static(item_type(Some(&LEAF_OPS), None, NO_ATTRS));
+    Static(item_type(Some(&TARGET_OPS), Some(&MKDIR_OPS), QLA_TGT_ATTR_TAB.0.as_ptr()));
+static T_GROUP: Static<b::config_item_type> =
+    Static(item_type(Some(&GROUP_OPS), Some(&MKDIR_OPS), NO_ATTRS));
+static T_MEMBER: Static<b::config_item_type> =
+    Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), NO_ATTRS));
 static T_LUN: Static<b::config_item_type> =
-    Static(item_type(Some(&LEAF_OPS), None, LUN_ATTR_TAB.0.as_ptr()));
+    Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), LUN_ATTR_TAB.0.as_ptr()));
 
 // ------------------------------------------------------------------------- mkdir / rmdir
 
@@ -518,6 +526,17 @@ unsafe extern "C" fn make_tr(parent: *mut b::config_group, name: *const c_char) 
     }
 }
 
+/// `mkdir` in `ferrule/` itself (the root is not a [`Node`]).
+///
+/// # Safety
+/// Called by configfs with the live root group and a NUL-terminated name.
+unsafe extern "C" fn root_make_tr(parent: *mut b::config_group, name: *const c_char) -> *mut b::config_group {
+    // SAFETY: per the contract.
+    let cname = unsafe { CStr::from_ptr(name.cast()) };
+    let e = (EPERM, "cannot create directories here");
+    err_ptr(refuse(parent.cast(), "", Some(cname.to_bytes()), e))
+}
+
 fn oom() -> config::Fail {
     (ENOMEM, "out of memory")
 }
@@ -538,7 +557,7 @@ fn make(pctx: Ctx, name: &CStr) -> CfgResult<*mut b::config_group> {
     let tree = tree().map_err(|e| (e, "module is unloading"))?;
     let mut t = tree.lock();
     match pctx {
-        Ctx::Plain => {
+        Ctx::Devices => {
             let id = t.add_device(bytes)?;
             match leaf(Ctx::Device(id), name, &T_DEVICE) {
                 Ok(g) => {
@@ -679,7 +698,7 @@ impl ConfigFs {
         let dirs = KBox::pin(
             RootDirs {
                 subsys: Opaque::zeroed(),
-                devices: Node::new(Ctx::Plain),
+                devices: Node::new(Ctx::Devices),
                 targets: Node::new(Ctx::Plain),
                 local: Node::new(Ctx::Fabric(Fabric::Local)),
                 qla: Node::new(Ctx::Fabric(Fabric::Qla)),

@@ -679,7 +679,7 @@ impl Tree {
             .find(|d| d.name() == name)
             .ok_or((ENOENT, "no such device"))?;
         if l.device == Some(d.id) {
-            return Err((EEXIST, "LUN already maps this device"));
+            return Ok((d.id, d.item, l.device));
         }
         if t.enabled && l.device.is_some() {
             return Err((EBUSY, "LUN is live: rmdir and mkdir it instead"));
