@@ -45,7 +45,11 @@ void ferrule_h_configfs_add_default_group(struct config_group *new_group,
 
 long long ferrule_h_file_size(struct file *file)
 {
-	return i_size_read(file_inode(file));
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	return i_size_read(inode);
 }
 
 struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder)

@@ -23,7 +23,7 @@ void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status);
 /* configfs (static inlines) */
 void ferrule_h_configfs_add_default_group(struct config_group *new_group,
 					  struct config_group *group);
-/* Backing files: i_size of an open file, block device open (BLK_OPEN_* are macros) and size */
+/* Backing files: i_size of an open regular file (-EINVAL for other kinds), block device open (BLK_OPEN_* are macros) and size */
 long long ferrule_h_file_size(struct file *file);
 struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder);
 long long ferrule_h_bdev_size(struct file *bdev_file);

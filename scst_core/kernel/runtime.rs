@@ -46,10 +46,13 @@ impl NoEngine {
         let f = from_err_ptr(f).map_err(|e| (e, "cannot open the backing file"))?;
         // SAFETY: `f` is a live file we own.
         let cur = unsafe { crate::bindings::ferrule_h_file_size(f) };
+        let is_reg = cur >= 0;
         let cur = u64::try_from(cur).unwrap_or(0);
         let want = if dev.size == 0 { cur } else { dev.size };
         let bs = u64::from(dev.cfg.block_size);
-        let res = if want == 0 {
+        let res = if !is_reg {
+            Err((EINVAL, "the backing path is not a regular file"))
+        } else if want == 0 {
             Err((EINVAL, "size is 0 and the file is empty"))
         } else if want.checked_rem(bs) != Some(0) {
             Err((EINVAL, "file size is not a multiple of block_size"))

@@ -34,8 +34,11 @@ expect_errno "product of 17 characters" "$EINVAL" w $D/product ABCDEFGHIJKLMNOPQ
 expect_errno "revision of 5 characters" "$EINVAL" w $D/revision 12345
 expect_errno "vendor with a control character" "$EINVAL" w $D/vendor $'A\tB'
 expect_errno "enable nullio without size" "$EINVAL" w $D/enable 1
+mkdir $CFG/devices/np; echo fileio > $CFG/devices/np/backend
+expect_errno "enable fileio without path" "$EINVAL" w $CFG/devices/np/enable 1
+rmdir $CFG/devices/np
 echo fileio > $D/backend
-expect_errno "enable fileio without path" "$EINVAL" w $D/enable 1
+expect_errno "enable fileio on a character device" "$EINVAL" w $D/enable 1
 echo /nonexistent/dir/file > $D/path
 expect_errno "enable fileio in a missing directory" "$ENOENT" w $D/enable 1
 echo blockio > $D/backend
