@@ -11,11 +11,11 @@
 
 use crate::config::{self, Bytes, CfgResult, DevAttr, Fabric, LunAttr, TgtAttr, Tree};
 use core::ffi::CStr;
-use kernel::ffi::c_char;
 use core::fmt::{self, Write};
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings as b;
+use kernel::ffi::c_char;
 use kernel::new_mutex;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -70,7 +70,10 @@ pub(crate) struct Node {
 
 impl Node {
     fn new(ctx: Ctx) -> Self {
-        Node { group: Opaque::zeroed(), ctx }
+        Node {
+            group: Opaque::zeroed(),
+            ctx,
+        }
     }
 
     fn grp(&self) -> *mut b::config_group {
@@ -93,7 +96,12 @@ impl Node {
     /// # Safety
     /// As [`Node::init`], for both; `self` is initialised and `child` lives inside the same
     /// allocation (freed together).
-    unsafe fn add_default(&self, child: &Node, name: &CStr, ty: &'static Static<b::config_item_type>) {
+    unsafe fn add_default(
+        &self,
+        child: &Node,
+        name: &CStr,
+        ty: &'static Static<b::config_item_type>,
+    ) {
         // SAFETY: per this function's contract.
         unsafe {
             child.init(name, ty);
@@ -123,7 +131,9 @@ fn tree() -> Result<&'static Mutex<Tree>> {
     // SAFETY: `TREE` is set before the subsystem is registered and cleared after it is
     // unregistered (no callback can run outside that window), pointing at the module's
     // pinned mutex.
-    NonNull::new(p).map(|p| unsafe { &*p.as_ptr() }).ok_or(ENODEV)
+    NonNull::new(p)
+        .map(|p| unsafe { &*p.as_ptr() })
+        .ok_or(ENODEV)
 }
 
 // ------------------------------------------------------------------------- paths, logging
@@ -177,7 +187,12 @@ impl kernel::fmt::Display for ItemPath<'_> {
 static ROOT_ITEM: AtomicPtr<b::config_item> = AtomicPtr::new(null_mut());
 
 /// Logs the one line of a refused change and returns its errno.
-fn refuse(item: *mut b::config_item, what: &'static str, name: Option<&[u8]>, e: config::Fail) -> Error {
+fn refuse(
+    item: *mut b::config_item,
+    what: &'static str,
+    name: Option<&[u8]>,
+    e: config::Fail,
+) -> Error {
     pr_warn!("{}: {}\n", ItemPath(item, what, name), e.1);
     e.0
 }
@@ -217,7 +232,10 @@ const fn attr(name: &'static CStr, show: ShowFn, store: Option<StoreFn>) -> b::c
 ///
 /// # Safety
 /// Called by configfs with a live item of one of our node types and a PAGE_SIZE buffer.
-unsafe extern "C" fn show_tr<const I: usize>(item: *mut b::config_item, page: *mut c_char) -> isize {
+unsafe extern "C" fn show_tr<const I: usize>(
+    item: *mut b::config_item,
+    page: *mut c_char,
+) -> isize {
     // SAFETY: per the function contract (attribute tables are only attached to Node types).
     let n = unsafe { node(item) };
     // SAFETY: configfs hands us a zeroed page of PAGE_SIZE bytes, ours during the call.
@@ -227,8 +245,12 @@ unsafe extern "C" fn show_tr<const I: usize>(item: *mut b::config_item, page: *m
         let t = t.lock();
         let r = match n.ctx {
             Ctx::Device(d) => DevAttr::ALL.get(I).map(|&a| t.show_device(d, a, &mut page)),
-            Ctx::Target(id) => TgtAttr::ALL.get(I).map(|&a| t.show_target(id, a, &mut page)),
-            Ctx::Lun(id, g, l) => LunAttr::ALL.get(I).map(|&a| t.show_lun(id, g, l, a, &mut page)),
+            Ctx::Target(id) => TgtAttr::ALL
+                .get(I)
+                .map(|&a| t.show_target(id, a, &mut page)),
+            Ctx::Lun(id, g, l) => LunAttr::ALL
+                .get(I)
+                .map(|&a| t.show_lun(id, g, l, a, &mut page)),
             _ => None,
         };
         r.unwrap_or(Err((EINVAL, ""))).map_err(|e| e.0)
@@ -263,7 +285,10 @@ unsafe extern "C" fn store_tr<const I: usize>(
         },
         Ctx::Lun(id, g, l) => match LunAttr::ALL.get(I) {
             Some(LunAttr::Device) => ("device", store_lun_device(id, g, l, buf)),
-            Some(LunAttr::ReadOnly) => ("read_only", with_tree(|t| t.store_lun_read_only(id, g, l, buf))),
+            Some(LunAttr::ReadOnly) => (
+                "read_only",
+                with_tree(|t| t.store_lun_read_only(id, g, l, buf)),
+            ),
             None => ("", Err((EINVAL, "no such attribute"))),
         },
         _ => ("", Err((EINVAL, "no such attribute"))),
@@ -315,8 +340,20 @@ fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult 
 }
 
 const DEV_ATTR_NAMES: [&str; 14] = [
-    "backend", "path", "size", "block_size", "read_only", "write_cache", "thin", "serial",
-    "vendor", "product", "revision", "naa", "enable", "info",
+    "backend",
+    "path",
+    "size",
+    "block_size",
+    "read_only",
+    "write_cache",
+    "thin",
+    "serial",
+    "vendor",
+    "product",
+    "revision",
+    "naa",
+    "enable",
+    "info",
 ];
 const TGT_ATTR_NAMES: [&str; 4] = ["enable", "rel_port", "sessions", "initiator"];
 
@@ -395,7 +432,8 @@ unsafe extern "C" fn version_show(_item: *mut b::config_item, page: *mut c_char)
         Err(_) => EINVAL.to_errno() as isize,
     }
 }
-static ROOT_ATTRS: Static<[b::configfs_attribute; 1]> = Static([attr(c"version", version_show, None)]);
+static ROOT_ATTRS: Static<[b::configfs_attribute; 1]> =
+    Static([attr(c"version", version_show, None)]);
 static ROOT_ATTR_TAB: Static<[*mut b::configfs_attribute; 2]> =
     Static([(&raw const ROOT_ATTRS.0[0]).cast_mut(), null_mut()]);
 
@@ -436,8 +474,14 @@ unsafe extern "C" fn release_tr<T>(item: *mut b::config_item) {
     drop(unsafe { KBox::from_raw(item.cast::<T>()) });
 }
 
-const fn item_ops(release: unsafe extern "C" fn(*mut b::config_item)) -> b::configfs_item_operations {
-    b::configfs_item_operations { release: Some(release), allow_link: None, drop_link: None }
+const fn item_ops(
+    release: unsafe extern "C" fn(*mut b::config_item),
+) -> b::configfs_item_operations {
+    b::configfs_item_operations {
+        release: Some(release),
+        allow_link: None,
+        drop_link: None,
+    }
 }
 
 static LEAF_OPS: Static<b::configfs_item_operations> = Static(item_ops(release_tr::<Leaf>));
@@ -484,26 +528,41 @@ const fn item_type(
 
 const NO_ATTRS: *const *mut b::configfs_attribute = core::ptr::null();
 
-static T_ROOT: Static<b::config_item_type> =
-    Static(item_type(None, Some(&ROOT_MKDIR_OPS), ROOT_ATTR_TAB.0.as_ptr()));
+static T_ROOT: Static<b::config_item_type> = Static(item_type(
+    None,
+    Some(&ROOT_MKDIR_OPS),
+    ROOT_ATTR_TAB.0.as_ptr(),
+));
 /// Default groups without mkdir (`targets/`, `groups/default/`): `make` refuses with a log
 /// line rather than configfs's silent EPERM.
 static T_PLAIN: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
 /// Default groups where mkdir makes children (`devices/`, fabrics, `groups/`, `initiators/`,
 /// `luns/`); make/drop dispatch on the parent's [`Ctx`].
 static T_MKDIR: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
-static T_DEVICE: Static<b::config_item_type> =
-    Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), DEV_ATTR_TAB.0.as_ptr()));
-static T_TARGET_LOCAL: Static<b::config_item_type> =
-    Static(item_type(Some(&TARGET_OPS), Some(&MKDIR_OPS), TGT_ATTR_TAB.0.as_ptr()));
-static T_TARGET_QLA: Static<b::config_item_type> =
-    Static(item_type(Some(&TARGET_OPS), Some(&MKDIR_OPS), QLA_TGT_ATTR_TAB.0.as_ptr()));
+static T_DEVICE: Static<b::config_item_type> = Static(item_type(
+    Some(&LEAF_OPS),
+    Some(&MKDIR_OPS),
+    DEV_ATTR_TAB.0.as_ptr(),
+));
+static T_TARGET_LOCAL: Static<b::config_item_type> = Static(item_type(
+    Some(&TARGET_OPS),
+    Some(&MKDIR_OPS),
+    TGT_ATTR_TAB.0.as_ptr(),
+));
+static T_TARGET_QLA: Static<b::config_item_type> = Static(item_type(
+    Some(&TARGET_OPS),
+    Some(&MKDIR_OPS),
+    QLA_TGT_ATTR_TAB.0.as_ptr(),
+));
 static T_GROUP: Static<b::config_item_type> =
     Static(item_type(Some(&GROUP_OPS), Some(&MKDIR_OPS), NO_ATTRS));
 static T_MEMBER: Static<b::config_item_type> =
     Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), NO_ATTRS));
-static T_LUN: Static<b::config_item_type> =
-    Static(item_type(Some(&LEAF_OPS), Some(&MKDIR_OPS), LUN_ATTR_TAB.0.as_ptr()));
+static T_LUN: Static<b::config_item_type> = Static(item_type(
+    Some(&LEAF_OPS),
+    Some(&MKDIR_OPS),
+    LUN_ATTR_TAB.0.as_ptr(),
+));
 
 // ------------------------------------------------------------------------- mkdir / rmdir
 
@@ -517,7 +576,10 @@ fn err_ptr(e: Error) -> *mut b::config_group {
 /// # Safety
 /// Called by configfs (under the subsystem mutex) with a live parent group of type `T_MKDIR`
 /// (always a [`Node`]) and a NUL-terminated name.
-unsafe extern "C" fn make_tr(parent: *mut b::config_group, name: *const c_char) -> *mut b::config_group {
+unsafe extern "C" fn make_tr(
+    parent: *mut b::config_group,
+    name: *const c_char,
+) -> *mut b::config_group {
     // SAFETY: per the contract.
     let (pnode, cname) = unsafe { (node(parent.cast()), CStr::from_ptr(name.cast())) };
     match make(pnode.ctx, cname) {
@@ -530,7 +592,10 @@ unsafe extern "C" fn make_tr(parent: *mut b::config_group, name: *const c_char) 
 ///
 /// # Safety
 /// Called by configfs with the live root group and a NUL-terminated name.
-unsafe extern "C" fn root_make_tr(parent: *mut b::config_group, name: *const c_char) -> *mut b::config_group {
+unsafe extern "C" fn root_make_tr(
+    parent: *mut b::config_group,
+    name: *const c_char,
+) -> *mut b::config_group {
     // SAFETY: per the contract.
     let cname = unsafe { CStr::from_ptr(name.cast()) };
     let e = (EPERM, "cannot create directories here");
@@ -542,8 +607,18 @@ fn oom() -> config::Fail {
 }
 
 /// Boxes and initialises a leaf node; the tree entry already exists.
-fn leaf(ctx: Ctx, name: &CStr, ty: &'static Static<b::config_item_type>) -> CfgResult<*mut b::config_group> {
-    let dir = KBox::new(Leaf { main: Node::new(ctx) }, GFP_KERNEL).map_err(|_| oom())?;
+fn leaf(
+    ctx: Ctx,
+    name: &CStr,
+    ty: &'static Static<b::config_item_type>,
+) -> CfgResult<*mut b::config_group> {
+    let dir = KBox::new(
+        Leaf {
+            main: Node::new(ctx),
+        },
+        GFP_KERNEL,
+    )
+    .map_err(|_| oom())?;
     let dir = KBox::into_raw(dir);
     // SAFETY: `dir` is a fresh heap allocation, freed only by `release_tr::<Leaf>` (the
     // type's release) once configfs drops the last reference.
@@ -587,7 +662,11 @@ fn make(pctx: Ctx, name: &CStr) -> CfgResult<*mut b::config_group> {
                 return Err(oom());
             };
             let d = KBox::into_raw(dir);
-            let ty = if f == Fabric::Local { &T_TARGET_LOCAL } else { &T_TARGET_QLA };
+            let ty = if f == Fabric::Local {
+                &T_TARGET_LOCAL
+            } else {
+                &T_TARGET_QLA
+            };
             // SAFETY: `d` is a fresh allocation freed only by `release_tr::<TargetDir>` when
             // the main item's last reference goes; the default groups live inside it and
             // are unlinked by configfs before the main item can be released.
@@ -595,8 +674,10 @@ fn make(pctx: Ctx, name: &CStr) -> CfgResult<*mut b::config_group> {
                 (*d).main.init(name, ty);
                 (*d).main.add_default(&(*d).groups, c"groups", &T_MKDIR);
                 (*d).groups.add_default(&(*d).default, c"default", &T_PLAIN);
-                (*d).default.add_default(&(*d).default_initiators, c"initiators", &T_MKDIR);
-                (*d).default.add_default(&(*d).default_luns, c"luns", &T_MKDIR);
+                (*d).default
+                    .add_default(&(*d).default_initiators, c"initiators", &T_MKDIR);
+                (*d).default
+                    .add_default(&(*d).default_luns, c"luns", &T_MKDIR);
                 Ok((*d).main.grp())
             }
         }
@@ -618,7 +699,8 @@ fn make(pctx: Ctx, name: &CStr) -> CfgResult<*mut b::config_group> {
             // SAFETY: as for targets, with `release_tr::<GroupDir>`.
             unsafe {
                 (*d).main.init(name, &T_GROUP);
-                (*d).main.add_default(&(*d).initiators, c"initiators", &T_MKDIR);
+                (*d).main
+                    .add_default(&(*d).initiators, c"initiators", &T_MKDIR);
                 (*d).main.add_default(&(*d).luns, c"luns", &T_MKDIR);
                 Ok((*d).main.grp())
             }
@@ -655,7 +737,11 @@ unsafe extern "C" fn drop_tr(_parent: *mut b::config_group, item: *mut b::config
             Ctx::Group(id, g) => t.remove_group(id, g),
             Ctx::Member(id, g, spec) => t.remove_member(id, g, spec),
             Ctx::Lun(id, g, l) => {
-                if let Some(item) = t.remove_lun(id, g, l).and_then(|d| t.device(d).ok()).map(|d| d.item) {
+                if let Some(item) = t
+                    .remove_lun(id, g, l)
+                    .and_then(|d| t.device(d).ok())
+                    .map(|d| d.item)
+                {
                     // SAFETY: the LUN held a configfs dependency on this live device item.
                     unsafe { b::configfs_undepend_item(item) };
                 }

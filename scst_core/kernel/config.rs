@@ -328,7 +328,11 @@ impl Tree {
                 w,
                 "backend={} path={} size={} blocks={} state={} open={} luns={}",
                 d.backend.name(),
-                if d.path().is_empty() { Bytes(b"-") } else { Bytes(d.path()) },
+                if d.path().is_empty() {
+                    Bytes(b"-")
+                } else {
+                    Bytes(d.path())
+                },
                 d.size,
                 d.blocks(),
                 if d.enabled { "enabled" } else { "disabled" },
@@ -403,7 +407,9 @@ impl Tree {
                 }
                 d.cfg.block_size = v as u32;
             }
-            DevAttr::ReadOnly => d.cfg.read_only = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?,
+            DevAttr::ReadOnly => {
+                d.cfg.read_only = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?
+            }
             DevAttr::WriteCache => {
                 d.cfg.write_cache = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?
             }
@@ -416,7 +422,9 @@ impl Tree {
                 d.cfg.set_serial(s);
                 d.cfg.naa = parse::naa_from_serial(s);
             }
-            DevAttr::Vendor => d.cfg.vendor = pad_ident(check_ident(buf, 8).map_err(|w| (EINVAL, w))?),
+            DevAttr::Vendor => {
+                d.cfg.vendor = pad_ident(check_ident(buf, 8).map_err(|w| (EINVAL, w))?)
+            }
             DevAttr::Product => {
                 d.cfg.product = pad_ident(check_ident(buf, 16).map_err(|w| (EINVAL, w))?);
                 d.product_set = true;
@@ -446,7 +454,9 @@ impl Tree {
                             scst_core::device::ConfigError::BlockSize => "bad block_size",
                             scst_core::device::ConfigError::Capacity => "bad size",
                             scst_core::device::ConfigError::Serial => "bad serial",
-                            scst_core::device::ConfigError::Identification => "bad vendor/product/revision",
+                            scst_core::device::ConfigError::Identification => {
+                                "bad vendor/product/revision"
+                            }
                         };
                         return Err((EINVAL, why));
                     }
@@ -481,7 +491,8 @@ impl Tree {
         if self.targets.len() >= MAX_TARGETS {
             return Err((ENOSPC, "target table full"));
         }
-        let acl = VBox::<AclTable>::new_uninit(GFP_KERNEL).map_err(|_| (ENOMEM, "out of memory"))?;
+        let acl =
+            VBox::<AclTable>::new_uninit(GFP_KERNEL).map_err(|_| (ENOMEM, "out of memory"))?;
         // SAFETY: copies the empty table from its static into the fresh allocation (no
         // 150 KiB value on the stack); `AclTable` is plain data without drop glue or pointers.
         let acl = unsafe {
@@ -581,7 +592,10 @@ impl Tree {
 
     pub(crate) fn add_group(&mut self, target: u32, name: &[u8]) -> CfgResult<GroupId> {
         parse::check_name(name).map_err(|w| (EINVAL, w))?;
-        self.target_mut(target)?.acl.add_group(name).map_err(acl_errno)
+        self.target_mut(target)?
+            .acl
+            .add_group(name)
+            .map_err(acl_errno)
     }
 
     pub(crate) fn remove_group(&mut self, target: u32, g: GroupId) {
@@ -591,11 +605,17 @@ impl Tree {
         }
     }
 
-    pub(crate) fn add_member(&mut self, target: u32, g: GroupId, name: &[u8]) -> CfgResult<MemberSpec> {
+    pub(crate) fn add_member(
+        &mut self,
+        target: u32,
+        g: GroupId,
+        name: &[u8],
+    ) -> CfgResult<MemberSpec> {
         if g.is_default() {
             return Err((EINVAL, "the default group has no members"));
         }
-        let spec = scst_core::acl::parse_member(name).map_err(|_| (EINVAL, "not a WWPN or pattern"))?;
+        let spec =
+            scst_core::acl::parse_member(name).map_err(|_| (EINVAL, "not a WWPN or pattern"))?;
         let t = self.target_mut(target)?;
         t.acl.add_member(g, spec).map_err(acl_errno)?;
         runtime().lun_map_changed(t);
@@ -619,7 +639,15 @@ impl Tree {
             return Err((EEXIST, "LUN exists"));
         }
         t.luns
-            .push(LunDir { group: g, lun, device: None, read_only: false }, GFP_KERNEL)
+            .push(
+                LunDir {
+                    group: g,
+                    lun,
+                    device: None,
+                    read_only: false,
+                },
+                GFP_KERNEL,
+            )
             .map_err(|_| (ENOMEM, "out of memory"))?;
         Ok(lun)
     }
@@ -649,7 +677,14 @@ impl Tree {
         Ok((t, l))
     }
 
-    pub(crate) fn show_lun(&self, target: u32, g: GroupId, lun: u16, attr: LunAttr, w: &mut dyn Write) -> CfgResult {
+    pub(crate) fn show_lun(
+        &self,
+        target: u32,
+        g: GroupId,
+        lun: u16,
+        attr: LunAttr,
+        w: &mut dyn Write,
+    ) -> CfgResult {
         let (_, l) = self.lun(target, g, lun)?;
         let r = match attr {
             LunAttr::Device => match l.device.and_then(|d| self.device(d).ok()) {
@@ -691,7 +726,13 @@ impl Tree {
     }
 
     /// Maps the LUN to `dev` (checked by [`Tree::check_lun_device`] under the same lock hold).
-    pub(crate) fn commit_lun_device(&mut self, target: u32, g: GroupId, lun: u16, dev: DeviceId) -> CfgResult<Option<DeviceId>> {
+    pub(crate) fn commit_lun_device(
+        &mut self,
+        target: u32,
+        g: GroupId,
+        lun: u16,
+        dev: DeviceId,
+    ) -> CfgResult<Option<DeviceId>> {
         let t = self.target_mut(target)?;
         let l = t
             .luns
@@ -724,7 +765,13 @@ impl Tree {
         Ok(old)
     }
 
-    pub(crate) fn store_lun_read_only(&mut self, target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult {
+    pub(crate) fn store_lun_read_only(
+        &mut self,
+        target: u32,
+        g: GroupId,
+        lun: u16,
+        buf: &[u8],
+    ) -> CfgResult {
         let ro = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?;
         let t = self.target_mut(target)?;
         let l = t
@@ -800,8 +847,12 @@ pub(crate) enum TgtAttr {
 }
 
 impl TgtAttr {
-    pub(crate) const ALL: [TgtAttr; 4] =
-        [TgtAttr::Enable, TgtAttr::RelPort, TgtAttr::Sessions, TgtAttr::Initiator];
+    pub(crate) const ALL: [TgtAttr; 4] = [
+        TgtAttr::Enable,
+        TgtAttr::RelPort,
+        TgtAttr::Sessions,
+        TgtAttr::Initiator,
+    ];
 }
 
 /// LUN attributes, in table order.

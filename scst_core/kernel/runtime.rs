@@ -22,8 +22,11 @@ pub(crate) trait Runtime: Sync {
     /// size); raises CAPACITY DATA HAS CHANGED on its LUNs once an engine exists.
     fn device_resize(&self, dev: &mut Device, new_size: u64) -> Result<(), (Error, &'static str)>;
     /// Makes a target live (local: creates the SCSI host and scans).
-    fn target_enable(&self, t: &Target, devices: &[KBox<Device>])
-        -> Result<(), (Error, &'static str)>;
+    fn target_enable(
+        &self,
+        t: &Target,
+        devices: &[KBox<Device>],
+    ) -> Result<(), (Error, &'static str)>;
     /// Takes a target down after completing or aborting its commands.
     fn target_disable(&self, t: &Target);
     /// A LUN map or group membership of `t` changed (REPORTED LUNS DATA HAS CHANGED).
@@ -95,7 +98,10 @@ impl NoEngine {
         if bytes == 0 || bytes.checked_rem(bs) != Some(0) {
             // SAFETY: we own the only reference.
             unsafe { bindings::fput(f) };
-            return Err((EINVAL, "block device size is 0 or not a multiple of block_size"));
+            return Err((
+                EINVAL,
+                "block device size is 0 or not a multiple of block_size",
+            ));
         }
         dev.size = bytes;
         dev.backing = Some(Backing::Bdev(f));
