@@ -306,37 +306,62 @@ fn with_tree<T>(f: impl FnOnce(&mut Tree) -> CfgResult<T>) -> CfgResult<T> {
 }
 
 /// `luns/<N>/device`: pins the named device's directory (rmdir → EBUSY) and maps it.
+///
+/// The pin (`configfs_depend_item`) takes the configfs root's inode lock, so it is taken
+/// outside the tree mutex (rmdir holds directory inode locks and then takes the mutex in
+/// drop_item); the LUN is re-checked under the mutex before it commits.
 fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult {
-    with_tree(|t| {
+    let picked = with_tree(|t| {
         let (dev, item, old) = t.check_lun_device(target, g, lun, buf)?;
         if old == Some(dev) {
-            return Ok(());
+            return Ok(None);
         }
         if item.is_null() {
             return Err((ENOENT, "no such device"));
         }
-        // SAFETY: `item` is the live configfs item of `dev` (its drop_item takes the tree
-        // lock we hold, so it cannot be freed now). We are in a write(2) of an attribute,
-        // not under a configfs directory callback, as configfs_depend_item requires.
-        let rc = unsafe { b::configfs_depend_item(subsys(), item) };
-        if rc != 0 {
-            return Err((Error::from_errno(rc), "device is being removed"));
-        }
-        match t.commit_lun_device(target, g, lun, dev) {
-            Ok(old) => {
-                if let Some(old_item) = old.and_then(|o| t.device(o).ok()).map(|d| d.item) {
-                    // SAFETY: the old device was pinned by this LUN, so its item is live.
-                    unsafe { b::configfs_undepend_item(old_item) };
-                }
-                Ok(())
+        // SAFETY: `item` is the live item of `dev`: its drop_item needs the mutex we hold.
+        // The reference keeps the memory valid once we unlock.
+        unsafe { b::config_item_get(item) };
+        Ok(Some((dev, item)))
+    })?;
+    let Some((dev, item)) = picked else {
+        return Ok(());
+    };
+    // SAFETY: `item` is referenced (above); we are in an attribute write, not under a
+    // configfs directory callback, as configfs_depend_item requires. It fails (ENOENT) if
+    // the device is being removed.
+    let rc = unsafe { b::configfs_depend_item(subsys(), item) };
+    let res = if rc != 0 {
+        Err((Error::from_errno(rc), "device is being removed"))
+    } else {
+        let res = with_tree(|t| {
+            let (dev2, item2, old) = t.check_lun_device(target, g, lun, buf)?;
+            if dev2 != dev || item2 != item {
+                return Err((EAGAIN, "the device changed meanwhile, retry"));
             }
-            Err(e) => {
-                // SAFETY: undoes the dependency taken above.
-                unsafe { b::configfs_undepend_item(item) };
-                Err(e)
+            if old == Some(dev) {
+                // A concurrent write mapped the same device and holds its own pin.
+                return Err((EALREADY, ""));
             }
+            let old = t.commit_lun_device(target, g, lun, dev)?;
+            if let Some(old_item) = old.and_then(|o| t.device(o).ok()).map(|d| d.item) {
+                // SAFETY: the old device was pinned by this LUN, so its item is live.
+                unsafe { b::configfs_undepend_item(old_item) };
+            }
+            Ok(())
+        });
+        if res.is_err() {
+            // SAFETY: undoes the dependency taken above; `item` is still referenced.
+            unsafe { b::configfs_undepend_item(item) };
         }
-    })
+        match res {
+            Err((e, _)) if e == EALREADY => Ok(()),
+            r => r,
+        }
+    };
+    // SAFETY: drops the reference taken under the mutex.
+    unsafe { b::config_item_put(item) };
+    res
 }
 
 const DEV_ATTR_NAMES: [&str; 14] = [
