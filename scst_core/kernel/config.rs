@@ -482,7 +482,7 @@ impl Tree {
         if wwpn.0 == 0 {
             return Err((EINVAL, "WWPN 0 is not a port name"));
         }
-        if fabric == Fabric::Qla {
+        if fabric == Fabric::Qla && !runtime().fc_port_exists(wwpn) {
             return Err((ENOENT, "no FC port has this WWPN"));
         }
         if self.targets.iter().any(|t| t.wwpn == wwpn) {
@@ -864,4 +864,174 @@ pub(crate) enum LunAttr {
 
 impl LunAttr {
     pub(crate) const ALL: [LunAttr; 2] = [LunAttr::Device, LunAttr::ReadOnly];
+}
+
+#[kernel::prelude::kunit_tests(ferrule_cfs_config)]
+mod tests {
+    use super::*;
+
+    /// A small show buffer.
+    struct Buf {
+        b: [u8; 256],
+        n: usize,
+    }
+
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.n.checked_add(s.len()).ok_or(core::fmt::Error)?;
+            let dst = self.b.get_mut(self.n..end).ok_or(core::fmt::Error)?;
+            dst.copy_from_slice(s.as_bytes());
+            self.n = end;
+            Ok(())
+        }
+    }
+
+    fn show(t: &Tree, id: DeviceId, a: DevAttr) -> ([u8; 256], usize) {
+        let mut b = Buf { b: [0; 256], n: 0 };
+        assert!(t.show_device(id, a, &mut b).is_ok());
+        (b.b, b.n)
+    }
+
+    fn shows(t: &Tree, id: DeviceId, a: DevAttr, want: &[u8]) -> bool {
+        let (b, n) = show(t, id, a);
+        b.get(..n) == Some(want)
+    }
+
+    fn errno<T>(r: CfgResult<T>) -> Option<Error> {
+        r.err().map(|e| e.0)
+    }
+
+    #[test]
+    fn device_rules() {
+        let mut t = Tree::new();
+        assert_eq!(errno(t.add_device(b"a b")), Some(EINVAL));
+        let d = t.add_device(b"d1").unwrap();
+        assert!(shows(&t, d, DevAttr::Serial, b"d1\n"));
+        assert!(shows(&t, d, DevAttr::Product, b"nullio\n"));
+        assert_eq!(
+            errno(t.store_device(d, DevAttr::Enable, b"1")),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            errno(t.store_device(d, DevAttr::Size, b"1000")),
+            Some(EINVAL)
+        );
+        assert!(shows(&t, d, DevAttr::Size, b"0\n"));
+        assert!(t.store_device(d, DevAttr::Size, b"8192\n").is_ok());
+        assert!(t.store_device(d, DevAttr::BlockSize, b"4096").is_ok());
+        assert_eq!(
+            errno(t.store_device(d, DevAttr::BlockSize, b"1024")),
+            Some(EINVAL)
+        );
+        assert!(t.store_device(d, DevAttr::Backend, b"fileio").is_ok());
+        assert!(shows(&t, d, DevAttr::Product, b"fileio\n"));
+        assert!(t.store_device(d, DevAttr::Backend, b"nullio").is_ok());
+        assert!(t.store_device(d, DevAttr::Enable, b"1").is_ok());
+        assert_eq!(t.device(d).unwrap().cfg.blocks, 2);
+        assert_eq!(
+            errno(t.store_device(d, DevAttr::Backend, b"fileio")),
+            Some(EBUSY)
+        );
+        assert_eq!(
+            errno(t.store_device(d, DevAttr::BlockSize, b"512")),
+            Some(EBUSY)
+        );
+        assert!(t.store_device(d, DevAttr::Size, b"16384").is_ok());
+        assert_eq!(t.device(d).unwrap().cfg.blocks, 4);
+        assert!(t.store_device(d, DevAttr::Enable, b"0").is_ok());
+        let before = t.device(d).unwrap().cfg.naa;
+        assert!(t.store_device(d, DevAttr::Serial, b"other").is_ok());
+        assert_ne!(t.device(d).unwrap().cfg.naa, before);
+        assert!(t.store_device(d, DevAttr::Serial, b"d1").is_ok());
+        assert_eq!(t.device(d).unwrap().cfg.naa, before);
+        t.remove_device(d);
+        assert!(t.device(d).is_err());
+    }
+
+    #[test]
+    fn device_table_full() {
+        let mut t = Tree::new();
+        let mut name = [b'd', b'0', b'0', b'0'];
+        for i in 0..MAX_DEVICES {
+            name[1] = b'0' + (i / 100) as u8;
+            name[2] = b'0' + (i / 10 % 10) as u8;
+            name[3] = b'0' + (i % 10) as u8;
+            assert!(t.add_device(&name).is_ok());
+        }
+        assert_eq!(errno(t.add_device(b"more")), Some(ENOSPC));
+    }
+
+    #[test]
+    fn targets_groups_luns() {
+        let mut t = Tree::new();
+        let d = t.add_device(b"d1").unwrap();
+        assert_eq!(errno(t.add_target(Fabric::Local, b"nope")), Some(EINVAL));
+        assert_eq!(
+            errno(t.add_target(Fabric::Qla, b"21:00:00:24:ff:00:00:01")),
+            Some(ENOENT)
+        );
+        let tg = t
+            .add_target(Fabric::Local, b"21:00:00:00:00:00:00:01")
+            .unwrap();
+        assert_eq!(
+            errno(t.add_target(Fabric::Local, b"0x2100000000000001")),
+            Some(EEXIST)
+        );
+        assert_eq!(
+            errno(t.store_target(tg, TgtAttr::RelPort, b"0")),
+            Some(EINVAL)
+        );
+        assert!(t.store_target(tg, TgtAttr::RelPort, b"9").is_ok());
+        assert_eq!(t.target(tg).unwrap().rel_port, 9);
+        assert_eq!(
+            errno(t.store_target(tg, TgtAttr::Enable, b"1")),
+            Some(EOPNOTSUPP)
+        );
+        assert!(!t.target(tg).unwrap().enabled);
+
+        let g1 = t.add_group(tg, b"g1").unwrap();
+        let g2 = t.add_group(tg, b"g2").unwrap();
+        assert_eq!(errno(t.add_group(tg, b"g1")), Some(EEXIST));
+        let spec = t.add_member(tg, g1, b"21:00:00:24:ff:31:4c:5a").unwrap();
+        assert_eq!(
+            errno(t.add_member(tg, g2, b"21000024ff314c5a")),
+            Some(EEXIST)
+        );
+        assert_eq!(
+            errno(t.add_member(tg, GroupId::DEFAULT, b"21000024ff314c5b")),
+            Some(EINVAL)
+        );
+        assert_eq!(errno(t.add_member(tg, g2, b"xyz")), Some(EINVAL));
+
+        assert_eq!(errno(t.add_lun(tg, g1, b"256")), Some(EINVAL));
+        let lun = t.add_lun(tg, g1, b"3").unwrap();
+        assert_eq!(errno(t.add_lun(tg, g1, b"3")), Some(EEXIST));
+        assert_eq!(
+            errno(t.check_lun_device(tg, g1, lun, b"nosuch")),
+            Some(ENOENT)
+        );
+        let (dev, _, old) = t.check_lun_device(tg, g1, lun, b"d1\n").unwrap();
+        assert_eq!((dev, old), (d, None));
+        assert_eq!(t.commit_lun_device(tg, g1, lun, d).unwrap(), None);
+        assert_eq!(t.device(d).unwrap().maps, 1);
+        assert!(t.store_lun_read_only(tg, g1, lun, b"1").is_ok());
+        let mapped = t.target(tg).unwrap().acl.luns_of(g1).next();
+        assert_eq!(
+            mapped.map(|(n, m)| (n, m.device, m.read_only)),
+            Some((3, d, true))
+        );
+        // A target with a mapped but disabled device cannot be enabled.
+        assert_eq!(
+            errno(t.store_target(tg, TgtAttr::Enable, b"1")),
+            Some(EBUSY)
+        );
+
+        assert_eq!(t.remove_lun(tg, g1, lun), Some(d));
+        assert_eq!(t.device(d).unwrap().maps, 0);
+        assert_eq!(t.target(tg).unwrap().acl.luns_of(g1).count(), 0);
+        t.remove_member(tg, g1, spec);
+        assert!(t.add_member(tg, g2, b"21000024ff314c5a").is_ok());
+        t.remove_target(tg);
+        assert!(t.target(tg).is_err());
+    }
 }

@@ -8,6 +8,7 @@ use crate::config::{BackendKind, Backing, Device, Target};
 use kernel::bindings;
 use kernel::error::from_err_ptr;
 use kernel::prelude::*;
+use scst_core::types::Wwpn;
 
 /// The engine hooks behind the configfs tree. Every call runs in process context under the
 /// config tree mutex; a failing call leaves the configuration unchanged. `Err` carries the
@@ -33,6 +34,8 @@ pub(crate) trait Runtime: Sync {
     fn lun_map_changed(&self, t: &Target);
     /// Appends one line per session of `t` (the caller wrote the header line).
     fn sessions(&self, t: &Target, out: &mut dyn core::fmt::Write) -> core::fmt::Result;
+    /// Whether an FC port (HBA or NPIV vport) has this WWPN (`mkdir targets/qla2x00t/<wwpn>`).
+    fn fc_port_exists(&self, wwpn: Wwpn) -> bool;
 }
 
 /// The runtime used until the engine plugs in.
@@ -179,5 +182,9 @@ impl Runtime for NoEngine {
 
     fn sessions(&self, _t: &Target, _out: &mut dyn core::fmt::Write) -> core::fmt::Result {
         Ok(())
+    }
+
+    fn fc_port_exists(&self, _wwpn: Wwpn) -> bool {
+        false
     }
 }
