@@ -276,11 +276,17 @@ unsafe extern "C" fn store_tr<const I: usize>(
     let buf = unsafe { core::slice::from_raw_parts(page.cast::<u8>(), count) };
     let (name, res) = match n.ctx {
         Ctx::Device(d) => match DevAttr::ALL.get(I) {
-            Some(&a) => (DEV_ATTR_NAMES[I], with_tree(|t| t.store_device(d, a, buf))),
+            Some(&a) => (
+                DEV_ATTR_NAMES.get(I).copied().unwrap_or(""),
+                with_tree(|t| t.store_device(d, a, buf)),
+            ),
             None => ("", Err((EINVAL, "no such attribute"))),
         },
         Ctx::Target(id) => match TgtAttr::ALL.get(I) {
-            Some(&a) => (TGT_ATTR_NAMES[I], with_tree(|t| t.store_target(id, a, buf))),
+            Some(&a) => (
+                TGT_ATTR_NAMES.get(I).copied().unwrap_or(""),
+                with_tree(|t| t.store_target(id, a, buf)),
+            ),
             None => ("", Err((EINVAL, "no such attribute"))),
         },
         Ctx::Lun(id, g, l) => match LunAttr::ALL.get(I) {
