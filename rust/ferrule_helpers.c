@@ -41,3 +41,30 @@ void ferrule_h_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned int 
 {
 	sg_set_buf(sg, buf, buflen);
 }
+
+void ferrule_h_configfs_add_default_group(struct config_group *new_group,
+					  struct config_group *group)
+{
+	configfs_add_default_group(new_group, group);
+}
+
+long long ferrule_h_file_size(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	return i_size_read(inode);
+}
+
+struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder)
+{
+	blk_mode_t mode = BLK_OPEN_READ | (write ? BLK_OPEN_WRITE : 0);
+
+	return bdev_file_open_by_path(path, mode, holder, NULL);
+}
+
+long long ferrule_h_bdev_size(struct file *bdev_file)
+{
+	return bdev_nr_bytes(file_bdev(bdev_file));
+}

@@ -9,6 +9,9 @@
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_host.h>
 #include <linux/scatterlist.h>
+#include <linux/configfs.h>
+#include <linux/fs.h>
+#include <linux/blkdev.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
 void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
@@ -18,5 +21,13 @@ unsigned int ferrule_h_scsi_bufflen(struct scsi_cmnd *cmd);
 void ferrule_h_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid);
 void ferrule_h_set_host_byte(struct scsi_cmnd *cmd, unsigned char status);
 void ferrule_h_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned int buflen);
+
+/* configfs (static inlines) */
+void ferrule_h_configfs_add_default_group(struct config_group *new_group,
+					  struct config_group *group);
+/* Backing files: i_size of an open regular file (-EINVAL for other kinds), block device open (BLK_OPEN_* are macros) and size */
+long long ferrule_h_file_size(struct file *file);
+struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder);
+long long ferrule_h_bdev_size(struct file *bdev_file);
 
 #endif

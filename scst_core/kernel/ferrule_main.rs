@@ -5,17 +5,18 @@
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
 mod bindings;
-mod identity_kunit;
+mod cfs;
+mod config;
 mod engine;
+mod identity_kunit;
 mod local;
 mod nullio;
+mod parse;
 mod ramdisk;
+mod runtime;
 mod scsi;
 mod sg_buffer;
 
-use kernel::configfs;
-use kernel::configfs_attrs;
-use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 module! {
@@ -42,29 +43,18 @@ struct Ferrule {
     /// `/sys/kernel/config/ferrule/`. Dropped (unregistered) on unload; configfs holds a
     /// module reference for every open attribute and child directory, so `rmmod` is refused
     /// while the tree is in use rather than racing with it.
-    #[pin]
-    config: configfs::Subsystem<Root>,
+    config: cfs::ConfigFs,
     /// The loopback fabric (`local_demo=1` creates its demo target).
     local: local::LocalFabric,
 }
 
-/// Data behind the configfs root directory.
-struct Root;
-
 impl kernel::InPlaceModule for Ferrule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pr_info!("ferrule {} loading\n", scst_core::VERSION);
-        let item_type = configfs_attrs! {
-            container: configfs::Subsystem<Root>,
-            data: Root,
-            attributes: [
-                version: 0,
-            ],
-        };
         let demo = module_parameters::local_demo.value();
         let ram_mib = module_parameters::local_ram_mib.value();
         try_pin_init!(Self {
-            config <- configfs::Subsystem::new(c"ferrule", item_type, Ok::<_, Error>(Root)),
+            config: cfs::ConfigFs::register()?,
             local: local::LocalFabric::new(demo, ram_mib)?,
         })
     }
@@ -74,25 +64,6 @@ impl kernel::InPlaceModule for Ferrule {
 impl PinnedDrop for Ferrule {
     fn drop(self: Pin<&mut Self>) {
         pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
-    }
-}
-
-/// Copies `s` into a configfs page, returning the length shown.
-fn show_str(page: &mut [u8; PAGE_SIZE], s: &[u8]) -> Result<usize> {
-    let dst = page.get_mut(..s.len()).ok_or(EINVAL)?;
-    dst.copy_from_slice(s);
-    Ok(s.len())
-}
-
-#[vtable]
-impl configfs::AttributeOperations<0> for Root {
-    type Data = Root;
-
-    fn show(_root: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let v = scst_core::VERSION.as_bytes();
-        let n = show_str(page, v)?;
-        *page.get_mut(n).ok_or(EINVAL)? = b'\n';
-        Ok(n + 1)
     }
 }
 

@@ -15,3 +15,20 @@ expect_fail() { # expect_fail DESCRIPTION CMD... : CMD must fail
 }
 finish() { echo "$fails check(s) failed"; [ "$fails" -eq 0 ]; }
 ferrule_ko() { echo "$FERRULE_ROOT/ferrule.ko"; }
+ferrule_log_lines() { dmesg | grep -c 'ferrule: ' || true; }
+expect_errno() { # expect_errno DESCRIPTION "ERROR TEXT" CMD... : CMD fails with that text and logs one line
+  local what=$1 text=$2; shift 2
+  local before after out
+  before=$(ferrule_log_lines)
+  if out=$("$@" 2>&1); then
+    echo "FAILED: $what (succeeded)"; fails=$((fails + 1)); return
+  fi
+  after=$(ferrule_log_lines)
+  if [[ "$out" != *"$text"* ]]; then
+    echo "FAILED: $what: expected '$text', got '$out'"; fails=$((fails + 1)); return
+  fi
+  if [ $((after - before)) -ne 1 ]; then
+    echo "FAILED: $what: expected 1 log line, got $((after - before))"; fails=$((fails + 1)); return
+  fi
+  echo "ok: $what ($text, 1 log line: $(dmesg | grep 'ferrule: ' | tail -1 | sed 's/^\[[^]]*\] //'))"
+}
