@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* C helpers for static inline kernel functions (see ferrule_helpers.h). */
 #include "ferrule_helpers.h"
+#include <linux/bvec.h>
+#include <linux/uio.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -67,4 +69,46 @@ struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder)
 long long ferrule_h_bdev_size(struct file *bdev_file)
 {
 	return bdev_nr_bytes(file_bdev(bdev_file));
+}
+
+/*
+ * One bvec per scatterlist segment, read or written with vfs_iter_{read,write}: the page
+ * cache copies straight to/from the command's pages (no bounce buffer). Returns the bytes
+ * done (short on EOF) or a negative errno.
+ */
+long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned int nents,
+			  unsigned long skip, unsigned long len, long long pos, bool write)
+{
+	struct scatterlist *sg;
+	unsigned long done = 0;
+	loff_t off = pos;
+	unsigned int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		unsigned long seg = sg->length, at = sg->offset;
+		struct bio_vec bv;
+		struct iov_iter it;
+		ssize_t n;
+
+		if (done >= len)
+			break;
+		if (skip >= seg) {
+			skip -= seg;
+			continue;
+		}
+		at += skip;
+		seg -= skip;
+		skip = 0;
+		if (seg > len - done)
+			seg = len - done;
+		bvec_set_page(&bv, sg_page(sg), seg, at);
+		iov_iter_bvec(&it, write ? ITER_SOURCE : ITER_DEST, &bv, 1, seg);
+		n = write ? vfs_iter_write(file, &it, &off, 0) : vfs_iter_read(file, &it, &off, 0);
+		if (n < 0)
+			return n;
+		done += n;
+		if ((unsigned long)n != seg)
+			break;
+	}
+	return done;
 }
