@@ -61,6 +61,23 @@ check "sync through the page cache" bash -c "dd if=$tmp/pat of=$sdf bs=4k seek=7
 expect_eq "buffered write checksum" "$(head -c 20480 $tmp/pat | md5sum | cut -d' ' -f1)" \
   "$(dd if=/tmp/lc/f1.img bs=4k skip=7 count=5 status=none | md5sum | cut -d' ' -f1)"
 
+# WRITE SAME, COMPARE AND WRITE, VERIFY (BYTCHK), SYNCHRONIZE CACHE on fileio at LBA 100+
+head -c 512 /dev/urandom > $tmp/blk; head -c 512 /dev/urandom > $tmp/new
+for i in 1 2 3 4 5 6 7 8; do cat $tmp/blk; done > $tmp/ws
+check "WRITE SAME(16) of 8 blocks" sg_write_same --16 --lba=100 --num=8 --in=$tmp/blk $sdf
+check "WRITE SAME data in the file" cmp -i 0:51200 -n 4096 $tmp/ws /tmp/lc/f1.img
+cat $tmp/blk $tmp/new > $tmp/caw
+check "COMPARE AND WRITE (match)" sg_compare_and_write --lba=100 --in=$tmp/caw $sdf
+check "COMPARE AND WRITE wrote the new block" cmp -i 0:51200 -n 512 $tmp/new /tmp/lc/f1.img
+cat $tmp/new $tmp/new > $tmp/caw2
+sg_compare_and_write -q --lba=101 --in=$tmp/caw2 $sdf; rc=$?
+expect_eq "COMPARE AND WRITE miscompare (exit 14)" 14 "$rc"
+check "a miscompare writes nothing" cmp -i 0:51712 -n 512 $tmp/blk /tmp/lc/f1.img
+check "VERIFY BYTCHK matches" sg_verify --lba=100 --count=1 --ndo=512 --in=$tmp/new $sdf
+sg_verify -q --lba=101 --count=1 --ndo=512 --in=$tmp/new $sdf 2>/dev/null; rc=$?
+expect_eq "VERIFY BYTCHK miscompare (exit 14)" 14 "$rc"
+check "SYNCHRONIZE CACHE" sg_sync $sdf
+
 expect_fail "mapping a new LUN on the enabled target is refused" bash -c "mkdir $T/groups/default/luns/2 && echo h1 > $T/groups/default/luns/2/device"
 rmdir $T/groups/default/luns/2 2>/dev/null
 expect_fail "a new member of an enabled target is refused" mkdir $T/groups/other/initiators/$INI
