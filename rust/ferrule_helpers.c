@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* C helpers for static inline kernel functions (see ferrule_helpers.h). */
 #include "ferrule_helpers.h"
+#include <linux/bvec.h>
+#include <linux/uio.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -67,4 +69,66 @@ struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder)
 long long ferrule_h_bdev_size(struct file *bdev_file)
 {
 	return bdev_nr_bytes(file_bdev(bdev_file));
+}
+
+/* Segments per vfs_iter_{read,write} call (bvecs on the stack: 16 * 16 bytes). */
+#define FERRULE_FILE_IO_BATCH 16
+
+/*
+ * Up to FERRULE_FILE_IO_BATCH scatterlist segments per vfs_iter_{read,write} call, as bvecs:
+ * the page cache copies straight to/from the command's pages (no bounce buffer). Returns the
+ * bytes done (short on EOF) or a negative errno.
+ */
+long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned int nents,
+			  unsigned long skip, unsigned long len, long long pos, bool write)
+{
+	struct bio_vec bv[FERRULE_FILE_IO_BATCH];
+	struct scatterlist *sg;
+	unsigned long done = 0, batch = 0;
+	unsigned int i, n = 0;
+	loff_t off = pos;
+
+	for_each_sg(sgl, sg, nents, i) {
+		unsigned long seg = sg->length, at = sg->offset;
+
+		if (done + batch >= len)
+			break;
+		if (skip >= seg) {
+			skip -= seg;
+			continue;
+		}
+		at += skip;
+		seg -= skip;
+		skip = 0;
+		if (seg > len - done - batch)
+			seg = len - done - batch;
+		bvec_set_page(&bv[n++], sg_page(sg), seg, at);
+		batch += seg;
+		if (n == FERRULE_FILE_IO_BATCH) {
+			struct iov_iter it;
+			ssize_t r;
+
+			iov_iter_bvec(&it, write ? ITER_SOURCE : ITER_DEST, bv, n, batch);
+			r = write ? vfs_iter_write(file, &it, &off, 0) :
+				    vfs_iter_read(file, &it, &off, 0);
+			if (r < 0)
+				return r;
+			done += r;
+			if ((unsigned long)r != batch)
+				return done;
+			n = 0;
+			batch = 0;
+		}
+	}
+	if (n) {
+		struct iov_iter it;
+		ssize_t r;
+
+		iov_iter_bvec(&it, write ? ITER_SOURCE : ITER_DEST, bv, n, batch);
+		r = write ? vfs_iter_write(file, &it, &off, 0) : vfs_iter_read(file, &it, &off, 0);
+		if (r < 0)
+			return r;
+		done += r;
+	}
+	return done;
 }

@@ -29,5 +29,8 @@ void ferrule_h_configfs_add_default_group(struct config_group *new_group,
 long long ferrule_h_file_size(struct file *file);
 struct file *ferrule_h_bdev_open(const char *path, bool write, void *holder);
 long long ferrule_h_bdev_size(struct file *bdev_file);
+/* fileio: `len` bytes of a scatterlist (after `skip`) from/to `file` at `pos`, zero-copy */
+long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned int nents,
+			  unsigned long skip, unsigned long len, long long pos, bool write);
 
 #endif

@@ -153,6 +153,17 @@ pub(crate) struct Target {
     pub(crate) luns: KVec<LunDir>,
 }
 
+impl Target {
+    /// Refuses a change that could add or alter the LUNs of an enabled local target: its
+    /// host only supports taking LUNs away while live (see `local_rt`).
+    fn check_live_local(&self) -> CfgResult {
+        if self.enabled && self.fabric == Fabric::Local {
+            return Err((EBUSY, "the local target is enabled: set enable=0 first"));
+        }
+        Ok(())
+    }
+}
+
 /// Copied into each new target's table: `AclTable` is ~150 KiB and must not pass the stack.
 static EMPTY_ACL: AclTable = AclTable::new();
 
@@ -188,7 +199,7 @@ unsafe impl Send for Tree {}
 
 /// The runtime in use (the engine replaces it).
 pub(crate) fn runtime() -> &'static dyn Runtime {
-    &crate::runtime::NoEngine
+    &crate::local_rt::LocalRuntime
 }
 
 impl Tree {
@@ -617,6 +628,7 @@ impl Tree {
         let spec =
             scst_core::acl::parse_member(name).map_err(|_| (EINVAL, "not a WWPN or pattern"))?;
         let t = self.target_mut(target)?;
+        t.check_live_local()?;
         t.acl.add_member(g, spec).map_err(acl_errno)?;
         runtime().lun_map_changed(t);
         Ok(spec)
@@ -716,6 +728,7 @@ impl Tree {
         if l.device == Some(d.id) {
             return Ok((d.id, d.item, l.device));
         }
+        t.check_live_local()?;
         if t.enabled && l.device.is_some() {
             return Err((EBUSY, "LUN is live: rmdir and mkdir it instead"));
         }
@@ -774,11 +787,16 @@ impl Tree {
     ) -> CfgResult {
         let ro = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?;
         let t = self.target_mut(target)?;
+        let live = t.check_live_local();
         let l = t
             .luns
             .iter_mut()
             .find(|l| l.group == g && l.lun == lun)
             .ok_or((ENOENT, "LUN is gone"))?;
+        if l.read_only == ro {
+            return Ok(());
+        }
+        live?;
         l.read_only = ro;
         if l.device.is_some() {
             t.acl.set_read_only(g, lun, ro).map_err(acl_errno)?;
@@ -983,10 +1001,15 @@ mod tests {
         );
         assert!(t.store_target(tg, TgtAttr::RelPort, b"9").is_ok());
         assert_eq!(t.target(tg).unwrap().rel_port, 9);
+        // A local target with no LUNs goes live (an empty SCSI host) and down again.
+        assert!(t.store_target(tg, TgtAttr::Enable, b"1").is_ok());
+        assert!(t.target(tg).unwrap().enabled);
+        let gl = t.add_group(tg, b"gl").unwrap();
         assert_eq!(
-            errno(t.store_target(tg, TgtAttr::Enable, b"1")),
-            Some(EOPNOTSUPP)
+            errno(t.add_member(tg, gl, b"21:00:00:24:ff:31:4c:5f")),
+            Some(EBUSY)
         );
+        assert!(t.store_target(tg, TgtAttr::Enable, b"0").is_ok());
         assert!(!t.target(tg).unwrap().enabled);
 
         let g1 = t.add_group(tg, b"g1").unwrap();

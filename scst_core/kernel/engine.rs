@@ -191,7 +191,7 @@ impl LocalLuns {
 }
 
 /// Runs one command on an LU; returns the result and whether sense is descriptor format.
-fn run<B: Backend<Buf = SgBuffer>>(
+pub(crate) fn run<B: Backend<Buf = SgBuffer>>(
     config: &DeviceConfig,
     state: &LuState,
     backend: &B,
@@ -209,7 +209,7 @@ fn run<B: Backend<Buf = SgBuffer>>(
 }
 
 /// Hands `result` to the midlayer.
-fn complete(cmd: ScsiCmd, result: &CmdResult, d_sense: bool) {
+pub(crate) fn complete(cmd: ScsiCmd, result: &CmdResult, d_sense: bool) {
     let mut sense = [0u8; crate::scsi::SENSE_LEN];
     let sense_len = result.write_sense(d_sense, &mut sense);
     let resid = match result.residual {

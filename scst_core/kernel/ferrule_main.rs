@@ -8,8 +8,10 @@ mod bindings;
 mod cfs;
 mod config;
 mod engine;
+mod fileio;
 mod identity_kunit;
 mod local;
+mod local_rt;
 mod nullio;
 mod parse;
 mod ramdisk;
@@ -53,6 +55,7 @@ impl kernel::InPlaceModule for Ferrule {
         pr_info!("ferrule {} loading\n", scst_core::VERSION);
         let demo = module_parameters::local_demo.value();
         let ram_mib = module_parameters::local_ram_mib.value();
+        local_rt::init();
         try_pin_init!(Self {
             config: cfs::ConfigFs::register()?,
             local: local::LocalFabric::new(demo, ram_mib)?,

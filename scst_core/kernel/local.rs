@@ -13,6 +13,7 @@
 
 use crate::bindings;
 use crate::engine::{LocalLuns, MAX_SECTORS};
+use crate::local_rt::ConfigLuns;
 use crate::scsi::ScsiCmd;
 use core::ffi::c_int;
 use core::ptr::NonNull;
@@ -27,8 +28,8 @@ const CAN_QUEUE: c_int = 128;
 const CMD_PER_LUN: i16 = 64;
 /// Largest CDB the host accepts.
 const MAX_CMD_LEN: u16 = 16;
-/// Number of LUNs the midlayer may scan (REPORT LUNS lists the rest).
-const MAX_LUN: u64 = 2;
+/// Number of LUNs the midlayer may scan on the demo target (REPORT LUNS lists the rest).
+const DEMO_MAX_LUN: u64 = 2;
 /// Ferrule's SCSI timeout disposition codes (`enum scsi_disposition`).
 const EH_SUCCESS: c_int = bindings::scsi_disposition_SUCCESS as c_int;
 
@@ -115,15 +116,30 @@ struct CmdPriv {
     cmd: *mut bindings::scsi_cmnd,
 }
 
+/// What executes the commands of one local target's host.
+pub(crate) enum HostLuns {
+    /// The `local_demo=1` target's fixed LUNs.
+    Demo(Pin<KBox<LocalLuns>>),
+    /// A configfs target's LUNs.
+    Config(KBox<ConfigLuns>),
+}
+
+impl HostLuns {
+    fn execute(&self, cmd: ScsiCmd) {
+        match self {
+            HostLuns::Demo(l) => l.execute(cmd),
+            HostLuns::Config(l) => l.execute(cmd),
+        }
+    }
+}
+
 /// What a host's `hostdata` points at: everything the callbacks need.
-#[pin_data]
 struct TargetData {
-    /// The fabric's workqueue (owned by [`LocalFabric`], which outlives every target).
+    /// The workqueue running this host's commands (outlives the host, see `LocalTarget`).
     wq: WqRef,
     /// Commands accepted by `queuecommand` and not yet completed.
     inflight: AtomicUsize,
-    #[pin]
-    luns: LocalLuns,
+    luns: HostLuns,
 }
 
 // SAFETY: `wq` is only used for thread-safe queue/flush calls; the rest is Sync itself
@@ -265,20 +281,17 @@ unsafe impl Send for LocalTarget {}
 unsafe impl Sync for LocalTarget {}
 
 impl LocalTarget {
-    /// Creates the parent device and the host, then scans it (LUNs appear asynchronously).
+    /// Creates the parent device and the host (LUNs 0..`max_lun`-1 scannable), then scans it
+    /// (LUNs appear asynchronously). `wq` must outlive the returned target.
     #[inline(never)]
-    pub(crate) fn new(
-        name: &CStr,
-        wq: &Workqueue,
-        luns: impl PinInit<LocalLuns, Error>,
-    ) -> Result<Self> {
+    pub(crate) fn new(name: &CStr, wq: &Workqueue, luns: HostLuns, max_lun: u64) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
-        let data = KBox::pin_init(
-            try_pin_init!(TargetData {
+        let data = KBox::pin(
+            TargetData {
                 wq: wq.handle(),
                 inflight: AtomicUsize::new(0),
-                luns <- luns,
-            }? Error),
+                luns,
+            },
             GFP_KERNEL,
         )?;
         let hostdata_size = core::mem::size_of::<*const TargetData>() as c_int;
@@ -294,7 +307,7 @@ impl LocalTarget {
         let added = unsafe {
             let h = host.as_ptr();
             (*h).max_id = 1;
-            (*h).max_lun = MAX_LUN;
+            (*h).max_lun = max_lun;
             (*h).max_channel = 0;
             (*h).max_cmd_len = MAX_CMD_LEN;
             let target: *const TargetData = &*data;
@@ -322,6 +335,33 @@ impl LocalTarget {
     pub(crate) fn host_no(&self) -> u32 {
         // SAFETY: the host is live while `self` is.
         unsafe { (*self.host.as_ptr()).host_no }
+    }
+
+    /// The configfs-built LUNs of this host, if it is a configfs target.
+    pub(crate) fn config_luns(&self) -> Option<&ConfigLuns> {
+        match &self.data.luns {
+            HostLuns::Config(l) => Some(l),
+            HostLuns::Demo(_) => None,
+        }
+    }
+
+    /// Commands accepted and not yet completed.
+    pub(crate) fn inflight(&self) -> usize {
+        self.data.inflight.load(Ordering::Relaxed)
+    }
+
+    /// Removes the Linux SCSI device of `lun` if there is one (waits for its commands).
+    /// Process context only.
+    pub(crate) fn remove_lun(&self, lun: u16) {
+        // SAFETY: the host is live while `self` is; the lookup returns a referenced device
+        // or NULL, and the reference is dropped after the removal.
+        unsafe {
+            let sdev = bindings::scsi_device_lookup(self.host.as_ptr(), 0, 0, u64::from(lun));
+            if !sdev.is_null() {
+                bindings::scsi_remove_device(sdev);
+                bindings::scsi_device_put(sdev);
+            }
+        }
     }
 }
 
@@ -365,8 +405,11 @@ impl LocalFabric {
                 .checked_mul(1 << 20)
                 .ok_or(EINVAL)?;
             // 16 GiB of nullio: large enough to look like a disk, costs nothing.
-            let luns = LocalLuns::new(16 << 21, ram_bytes)?;
-            let t = LocalTarget::new(c"ferrule_local0", &wq, luns)?;
+            let luns = HostLuns::Demo(KBox::pin_init(
+                LocalLuns::new(16 << 21, ram_bytes)?,
+                GFP_KERNEL,
+            )?);
+            let t = LocalTarget::new(c"ferrule_local0", &wq, luns, DEMO_MAX_LUN)?;
             pr_info!(
                 "local: demo target on host{} (LUN 0 nullio, LUN 1 ram {} MiB)\n",
                 t.host_no(),

@@ -50,6 +50,64 @@ impl SgBuffer {
         // a slice at least that long, mutable when the copy writes to it).
         unsafe { bindings::sg_copy_buffer(self.sgl, self.nents, buf.cast(), n, skip, to_buffer) }
     }
+
+    /// Moves `len` bytes at `off` between the buffer's pages and `file` at byte `pos`
+    /// (zero-copy: the file's pages are copied straight into/out of ours). Returns the bytes
+    /// moved (short at end of file) or the errno.
+    fn file_io(
+        &self,
+        file: *mut bindings::file,
+        off: usize,
+        len: usize,
+        pos: u64,
+        write: bool,
+    ) -> Result<usize, kernel::error::Error> {
+        let end = off.checked_add(len).ok_or(kernel::error::code::EINVAL)?;
+        let pos = i64::try_from(pos).map_err(|_| kernel::error::code::EINVAL)?;
+        if end > self.len {
+            return Err(kernel::error::code::EINVAL);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        // SAFETY: by the type invariant the scatterlist covers `self.len` bytes, of which
+        // `off..end` is in range; `file` is an open file (caller); the helper only touches
+        // those pages and the file.
+        let n = unsafe {
+            crate::bindings::ferrule_h_sg_file_io(
+                file.cast(),
+                self.sgl.cast(),
+                self.nents,
+                off as _,
+                len as _,
+                pos,
+                write,
+            )
+        };
+        usize::try_from(n).map_err(|_| kernel::error::Error::from_errno(n as i32))
+    }
+
+    /// Reads `len` bytes of `file` at `pos` into the buffer at `off`. `file` is open.
+    pub(crate) fn read_from_file(
+        &mut self,
+        file: *mut bindings::file,
+        off: usize,
+        len: usize,
+        pos: u64,
+    ) -> Result<usize, kernel::error::Error> {
+        self.file_io(file, off, len, pos, false)
+    }
+
+    /// Writes `len` bytes of the buffer at `off` to `file` at `pos`. `file` is open.
+    pub(crate) fn write_to_file(
+        &self,
+        file: *mut bindings::file,
+        off: usize,
+        len: usize,
+        pos: u64,
+    ) -> Result<usize, kernel::error::Error> {
+        self.file_io(file, off, len, pos, true)
+    }
 }
 
 impl DataBuffer for SgBuffer {

@@ -2,7 +2,7 @@
 # exactly one `ferrule: <path>: <why>` log line, and no change (read back).
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
 EINVAL="Invalid argument" EBUSY="Device or resource busy" ENOENT="No such file or directory"
-EEXIST="File exists" ENOSPC="No space left on device" EOPNOTSUPP="Operation not supported"
+EEXIST="File exists" ENOSPC="No space left on device"
 D=$CFG/devices/d1
 T=$CFG/targets/local/21:00:00:00:00:00:00:01
 G=$T/groups/g1
@@ -72,7 +72,11 @@ expect_errno "mkdir in a device" "Operation not permitted" mkdir $D/x
 expect_errno "mkdir in a LUN" "Operation not permitted" mkdir $G/luns/0/x
 expect_errno "mkdir in a member" "Operation not permitted" mkdir $G/initiators/21:00:00:24:ff:31:4c:5a/x
 expect_errno "target enable 2" "$EINVAL" w $T/enable 2
-expect_errno "target enable without an engine" "$EOPNOTSUPP" w $T/enable 1
+check "local target enable (no LUN mapped: an empty host)" w $T/enable 1
+expect_errno "initiator while enabled" "$EBUSY" w $T/initiator 21:00:00:00:00:00:00:09
+expect_errno "new member of an enabled local target" "$EBUSY" mkdir $G/initiators/21:00:00:24:ff:31:4c:5b
+expect_errno "new LUN mapping of an enabled local target" "$EBUSY" w $G/luns/0/device d1
+check "local target disable" w $T/enable 0
 expect_errno "initiator not a WWPN" "$EINVAL" w $T/initiator 21:00
 expect_errno "initiator 0" "$EINVAL" w $T/initiator 0000000000000000
 for v in 0 65536 abc 01; do expect_errno "rel_port $v" "$EINVAL" w $T/rel_port $v; done
