@@ -30,10 +30,14 @@ mod tests {
     #[test]
     fn slot_reuse_without_logo() -> Result {
         let mut t = KBox::new(SessionTable::<16>::new(), GFP_KERNEL)?;
-        let a = t.plogi(nexus(A, 0x01_0203, 7), &mut |_| {}).map_err(|_| EINVAL)?;
+        let a = t
+            .plogi(nexus(A, 0x01_0203, 7), &mut |_| {})
+            .map_err(|_| EINVAL)?;
         assert!(a.ready);
         t.activate(a.session).map_err(|_| EINVAL)?;
-        let found = t.lookup_sid(P, PortId::new(0x01_0203)).map_err(|_| EINVAL)?;
+        let found = t
+            .lookup_sid(P, PortId::new(0x01_0203))
+            .map_err(|_| EINVAL)?;
         assert_eq!(found, a.session);
 
         let mut torn = 0u32;
@@ -55,7 +59,9 @@ mod tests {
             .map_err(|_| EINVAL)?;
         assert_eq!(ready, 1);
         t.activate(b.session).map_err(|_| EINVAL)?;
-        let now = t.lookup_sid(P, PortId::new(0x01_0203)).map_err(|_| EINVAL)?;
+        let now = t
+            .lookup_sid(P, PortId::new(0x01_0203))
+            .map_err(|_| EINVAL)?;
         assert_eq!(now, b.session);
         assert_eq!(t.get(now).map_err(|_| EINVAL)?.nexus.wwpn, B);
         // A's reference is stale for good.
