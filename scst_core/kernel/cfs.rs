@@ -313,9 +313,9 @@ fn with_tree<T>(f: impl FnOnce(&mut Tree) -> CfgResult<T>) -> CfgResult<T> {
 
 /// `luns/<N>/device`: pins the named device's directory (rmdir → EBUSY) and maps it.
 ///
-/// The pin (`configfs_depend_item`) takes the configfs root's inode lock, so it is taken
-/// outside the tree mutex (rmdir holds directory inode locks and then takes the mutex in
-/// drop_item); the LUN is re-checked under the mutex before it commits.
+/// The pin (`configfs_depend_item_unlocked`) is taken outside the tree mutex (rmdir holds
+/// directory inode locks and then takes the mutex in drop_item); the LUN is re-checked under
+/// the mutex before it commits.
 fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult {
     let picked = with_tree(|t| {
         let (dev, item, old) = t.check_lun_device(target, g, lun, buf)?;
@@ -333,10 +333,13 @@ fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult 
     let Some((dev, item)) = picked else {
         return Ok(());
     };
-    // SAFETY: `item` is referenced (above); we are in an attribute write, not under a
-    // configfs directory callback, as configfs_depend_item requires. It fails (ENOENT) if
+    // SAFETY: `item` is referenced (above) and belongs to our own subsystem, and we are in
+    // one of that subsystem's callbacks (an attribute write), which is what
+    // configfs_depend_item_unlocked is for: unlike configfs_depend_item it does not take the
+    // configfs root inode lock, which would invert against rmdir (inode lock, then the
+    // attribute's frag_sem; lockdep caught that on the debug kernel). It fails (ENOENT) if
     // the device is being removed.
-    let rc = unsafe { b::configfs_depend_item(subsys(), item) };
+    let rc = unsafe { b::configfs_depend_item_unlocked(subsys(), item) };
     let res = if rc != 0 {
         Err((Error::from_errno(rc), "device is being removed"))
     } else {

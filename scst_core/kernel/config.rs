@@ -109,7 +109,7 @@ pub(crate) struct Device {
     product_set: bool,
     pub(crate) enabled: bool,
     pub(crate) backing: Option<Backing>,
-    /// The configfs item, for `configfs_depend_item` while a LUN maps it.
+    /// The configfs item, for `configfs_depend_item_unlocked` while a LUN maps it.
     pub(crate) item: *mut bindings::config_item,
     /// LUN directories naming this device.
     pub(crate) maps: u32,
@@ -709,7 +709,7 @@ impl Tree {
     }
 
     /// Checks a write of a LUN's `device`; returns the new device and its configfs item
-    /// (the caller pins it with `configfs_depend_item` before [`Tree::commit_lun_device`]).
+    /// (the caller pins it with `configfs_depend_item_unlocked` before [`Tree::commit_lun_device`]).
     pub(crate) fn check_lun_device(
         &self,
         target: u32,
