@@ -29,9 +29,11 @@ fi
 if [ -w $kml ]; then
   for m in ${FERRULE_MODULES:-ferrule}; do rmmod "$m" 2>/dev/null; done
   echo scan > $kml; sleep 1; echo scan > $kml
-  if [ -s $kml ]; then
+  # debugfs files report size 0, so read the content rather than testing -s.
+  leaks=$(cat $kml)
+  if [ -n "$leaks" ]; then
     echo "guest-init: kmemleak reports leaks:" >&2
-    while IFS= read -r l; do echo "kmemleak-report: $l" > /dev/kmsg; done < $kml
+    printf '%s\n' "$leaks" | while IFS= read -r l; do echo "kmemleak-report: $l" > /dev/kmsg; done
   fi
 fi
 # Let the kernel flush pending printk (e.g. a WARN from module exit) before we power off.
