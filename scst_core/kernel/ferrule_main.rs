@@ -66,6 +66,7 @@ impl kernel::InPlaceModule for Ferrule {
 #[pinned_drop]
 impl PinnedDrop for Ferrule {
     fn drop(self: Pin<&mut Self>) {
+        local_rt::exit();
         pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
     }
 }

@@ -186,6 +186,14 @@ pub(crate) fn init() {
     unsafe { LIVE.init() };
 }
 
+/// Frees the runtime's state at module unload. Statics are never dropped, so the vector's
+/// buffer would otherwise outlive the module (kmemleak found it). By then no target is
+/// enabled: configfs refuses `rmmod` while any target directory exists.
+pub(crate) fn exit() {
+    let old = core::mem::replace(&mut *LIVE.lock(), KVec::new());
+    drop(old);
+}
+
 /// The runtime: the local fabric plus [`NoEngine`]'s device handling (no FC engine yet).
 pub(crate) struct LocalRuntime;
 
