@@ -33,4 +33,9 @@ long long ferrule_h_bdev_size(struct file *bdev_file);
 long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned int nents,
 			  unsigned long skip, unsigned long len, long long pos, bool write);
 
+/* Engine: a read-mostly lock per target (init_rwsem is a macro with a lock class) and the
+ * block layer's unique tag of a command (the task tag of the local fabric). */
+void ferrule_h_init_rwsem(struct rw_semaphore *sem);
+unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd);
+
 #endif

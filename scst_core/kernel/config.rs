@@ -147,20 +147,62 @@ pub(crate) struct Target {
     pub(crate) fabric: Fabric,
     pub(crate) wwpn: Wwpn,
     pub(crate) enabled: bool,
-    pub(crate) initiator: Wwpn,
+    /// Local targets: the initiator port names it presents, one SCSI host (I_T nexus) each.
+    pub(crate) initiators: Initiators,
     pub(crate) rel_port: u16,
     pub(crate) acl: VBox<AclTable>,
     pub(crate) luns: KVec<LunDir>,
 }
 
-impl Target {
-    /// Refuses a change that could add or alter the LUNs of an enabled local target: its
-    /// host only supports taking LUNs away while live (see `local_rt`).
-    fn check_live_local(&self) -> CfgResult {
-        if self.enabled && self.fabric == Fabric::Local {
-            return Err((EBUSY, "the local target is enabled: set enable=0 first"));
+/// Initiators a local target may present.
+pub(crate) const MAX_LOCAL_INITIATORS: usize = 8;
+
+/// The initiator WWPNs of a local target (1..=[`MAX_LOCAL_INITIATORS`], distinct).
+#[derive(Clone, Copy)]
+pub(crate) struct Initiators {
+    wwpns: [Wwpn; MAX_LOCAL_INITIATORS],
+    count: usize,
+}
+
+impl Initiators {
+    fn one(w: Wwpn) -> Self {
+        let mut wwpns = [Wwpn(0); MAX_LOCAL_INITIATORS];
+        wwpns[0] = w;
+        Initiators { wwpns, count: 1 }
+    }
+
+    /// Parses WWPNs separated by spaces, tabs, commas or newlines.
+    fn parse(buf: &[u8]) -> CfgResult<Self> {
+        let mut out = Initiators {
+            wwpns: [Wwpn(0); MAX_LOCAL_INITIATORS],
+            count: 0,
+        };
+        for word in buf
+            .split(|b| matches!(b, b' ' | b'\t' | b',' | b'\n'))
+            .filter(|w| !w.is_empty())
+        {
+            let w = scst_core::acl::parse_wwpn(word).map_err(|_| (EINVAL, "not a WWPN"))?;
+            if w.0 == 0 {
+                return Err((EINVAL, "WWPN 0 is not a port name"));
+            }
+            if out.as_slice().contains(&w) {
+                return Err((EINVAL, "an initiator is listed twice"));
+            }
+            let slot = out
+                .wwpns
+                .get_mut(out.count)
+                .ok_or((EINVAL, "at most 8 initiators"))?;
+            *slot = w;
+            out.count += 1;
         }
-        Ok(())
+        if out.count == 0 {
+            return Err((EINVAL, "not a WWPN"));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Wwpn] {
+        self.wwpns.get(..self.count).unwrap_or(&[])
     }
 }
 
@@ -239,6 +281,13 @@ impl Tree {
             .find(|t| t.id == id)
             .map(|t| &**t)
             .ok_or((ENOENT, "target is gone"))
+    }
+
+    /// Tells the runtime that target `id`'s LUN maps or memberships changed.
+    fn map_changed(&self, id: u32) {
+        if let Ok(t) = self.target(id) {
+            runtime().lun_map_changed(t, &self.devices);
+        }
     }
 
     fn target_mut(&mut self, id: u32) -> CfgResult<&mut Target> {
@@ -517,7 +566,7 @@ impl Tree {
             fabric,
             wwpn,
             enabled: false,
-            initiator: default_initiator(wwpn),
+            initiators: Initiators::one(default_initiator(wwpn)),
             rel_port: 1,
             acl,
             luns: KVec::new(),
@@ -544,7 +593,14 @@ impl Tree {
         let t = self.target(id)?;
         let r = match attr {
             TgtAttr::Enable => writeln!(w, "{}", u8::from(t.enabled)),
-            TgtAttr::Initiator => writeln!(w, "{}", scst_core::acl::WwpnText(t.initiator)),
+            TgtAttr::Initiator => {
+                let mut r = Ok(());
+                for (i, x) in t.initiators.as_slice().iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " " };
+                    r = r.and_then(|()| write!(w, "{sep}{}", scst_core::acl::WwpnText(*x)));
+                }
+                r.and_then(|()| writeln!(w))
+            }
             TgtAttr::RelPort => writeln!(w, "{}", t.rel_port),
             TgtAttr::Sessions => writeln!(w, "initiator port_id handle group luns commands")
                 .and_then(|()| runtime().sessions(t, w)),
@@ -577,15 +633,11 @@ impl Tree {
                 if t.fabric != Fabric::Local {
                     return Err((EINVAL, "only local targets have an initiator"));
                 }
-                let w = scst_core::acl::parse_wwpn(parse::trim_nl(buf))
-                    .map_err(|_| (EINVAL, "not a WWPN"))?;
-                if w.0 == 0 {
-                    return Err((EINVAL, "WWPN 0 is not a port name"));
-                }
+                let w = Initiators::parse(buf)?;
                 if t.enabled {
                     return Err((EBUSY, "only while enable=0"));
                 }
-                self.target_mut(id)?.initiator = w;
+                self.target_mut(id)?.initiators = w;
             }
             TgtAttr::RelPort => {
                 let p = parse::parse_rel_port(buf).map_err(|w| (EINVAL, w))?;
@@ -612,7 +664,7 @@ impl Tree {
     pub(crate) fn remove_group(&mut self, target: u32, g: GroupId) {
         if let Ok(t) = self.target_mut(target) {
             let _ = t.acl.remove_group(g);
-            runtime().lun_map_changed(t);
+            self.map_changed(target);
         }
     }
 
@@ -628,9 +680,8 @@ impl Tree {
         let spec =
             scst_core::acl::parse_member(name).map_err(|_| (EINVAL, "not a WWPN or pattern"))?;
         let t = self.target_mut(target)?;
-        t.check_live_local()?;
         t.acl.add_member(g, spec).map_err(acl_errno)?;
-        runtime().lun_map_changed(t);
+        self.map_changed(target);
         Ok(spec)
     }
 
@@ -640,7 +691,7 @@ impl Tree {
                 MemberSpec::Exact(w) => t.acl.remove_initiator(g, w),
                 MemberSpec::Pattern(p) => t.acl.remove_pattern(g, p),
             };
-            runtime().lun_map_changed(t);
+            self.map_changed(target);
         }
     }
 
@@ -672,7 +723,7 @@ impl Tree {
         let l = t.luns.remove(pos).ok()?;
         let dev = l.device?;
         let _ = t.acl.unmap_lun(g, lun);
-        runtime().lun_map_changed(t);
+        self.map_changed(target);
         if let Ok(d) = self.device_mut(dev) {
             d.maps = d.maps.saturating_sub(1);
         }
@@ -728,7 +779,6 @@ impl Tree {
         if l.device == Some(d.id) {
             return Ok((d.id, d.item, l.device));
         }
-        t.check_live_local()?;
         if t.enabled && l.device.is_some() {
             return Err((EBUSY, "LUN is live: rmdir and mkdir it instead"));
         }
@@ -766,7 +816,7 @@ impl Tree {
         if let Some(l) = t.luns.iter_mut().find(|l| l.group == g && l.lun == lun) {
             l.device = Some(dev);
         }
-        runtime().lun_map_changed(t);
+        self.map_changed(target);
         if let Some(o) = old {
             if let Ok(d) = self.device_mut(o) {
                 d.maps = d.maps.saturating_sub(1);
@@ -787,7 +837,6 @@ impl Tree {
     ) -> CfgResult {
         let ro = parse::parse_bool(buf).map_err(|w| (EINVAL, w))?;
         let t = self.target_mut(target)?;
-        let live = t.check_live_local();
         let l = t
             .luns
             .iter_mut()
@@ -796,11 +845,10 @@ impl Tree {
         if l.read_only == ro {
             return Ok(());
         }
-        live?;
         l.read_only = ro;
         if l.device.is_some() {
             t.acl.set_read_only(g, lun, ro).map_err(acl_errno)?;
-            runtime().lun_map_changed(t);
+            self.map_changed(target);
         }
         Ok(())
     }
@@ -1005,10 +1053,8 @@ mod tests {
         assert!(t.store_target(tg, TgtAttr::Enable, b"1").is_ok());
         assert!(t.target(tg).unwrap().enabled);
         let gl = t.add_group(tg, b"gl").unwrap();
-        assert_eq!(
-            errno(t.add_member(tg, gl, b"21:00:00:24:ff:31:4c:5f")),
-            Some(EBUSY)
-        );
+        // Live membership changes are applied to the running engine.
+        assert!(t.add_member(tg, gl, b"21:00:00:24:ff:31:4c:5f").is_ok());
         assert!(t.store_target(tg, TgtAttr::Enable, b"0").is_ok());
         assert!(!t.target(tg).unwrap().enabled);
 

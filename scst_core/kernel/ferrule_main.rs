@@ -16,8 +16,11 @@ mod nullio;
 mod parse;
 mod ramdisk;
 mod runtime;
+mod rwsem;
 mod scsi;
 mod sg_buffer;
+mod store;
+mod target_engine;
 
 use kernel::prelude::*;
 

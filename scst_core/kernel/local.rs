@@ -13,14 +13,18 @@
 
 use crate::bindings;
 use crate::engine::{LocalLuns, MAX_SECTORS};
-use crate::local_rt::ConfigLuns;
 use crate::scsi::ScsiCmd;
+use crate::target_engine::Engine;
 use core::ffi::c_int;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings as kb;
 use kernel::prelude::*;
+use kernel::new_mutex;
+use kernel::sync::{Arc, Mutex};
 use kernel::{device, faux, ModuleMetadata};
+use scst_core::tmf::{TmfFunction, TmfResponse};
+use scst_core::types::{DeviceId, PortId};
 
 /// Commands in flight per host (blk-mq tags).
 const CAN_QUEUE: c_int = 128;
@@ -120,15 +124,19 @@ struct CmdPriv {
 pub(crate) enum HostLuns {
     /// The `local_demo=1` target's fixed LUNs.
     Demo(Pin<KBox<LocalLuns>>),
-    /// A configfs target's LUNs.
-    Config(KBox<ConfigLuns>),
+    /// One initiator (I_T nexus) of a configfs target: the target's engine and the
+    /// session's N_Port ID.
+    Engine {
+        engine: Arc<Engine>,
+        s_id: PortId,
+    },
 }
 
 impl HostLuns {
     fn execute(&self, cmd: ScsiCmd) {
         match self {
             HostLuns::Demo(l) => l.execute(cmd),
-            HostLuns::Config(l) => l.execute(cmd),
+            HostLuns::Engine { engine, s_id } => engine.execute(*s_id, cmd),
         }
     }
 }
@@ -166,8 +174,9 @@ const fn template() -> bindings::scsi_host_template {
     t.proc_name = c"ferrule_local".as_ptr().cast();
     t.queuecommand = Some(queuecommand);
     t.init_cmd_priv = Some(init_cmd_priv);
-    t.eh_abort_handler = Some(eh_wait_for_command);
-    t.eh_device_reset_handler = Some(eh_wait_for_command);
+    t.eh_abort_handler = Some(eh_abort);
+    t.eh_device_reset_handler = Some(eh_device_reset);
+    t.eh_target_reset_handler = Some(eh_target_reset);
     t.can_queue = CAN_QUEUE;
     t.this_id = -1;
     t.sg_tablesize = 256;
@@ -254,15 +263,47 @@ unsafe extern "C" fn run_command(work: *mut kb::work_struct) {
     target.inflight.fetch_sub(1, Ordering::Release);
 }
 
-/// `eh_abort_handler` / `eh_device_reset_handler`: commands cannot be cancelled once on a
-/// worker (backend I/O is synchronous), so wait until every queued command has finished.
-/// A command that timed out has its completion ignored by the midlayer (it already marked
-/// it complete), so once the flush returns the EH owns it exclusively.
-unsafe extern "C" fn eh_wait_for_command(cmd: *mut bindings::scsi_cmnd) -> c_int {
-    // SAFETY: the EH passes a command of one of our live hosts.
-    let target = unsafe { target_data((*(*cmd).device).host) };
+/// The error handler's task management: runs `f` in the engine (its effects on the task
+/// set, unit attentions and reservations), then waits until every queued command has
+/// finished. Commands cannot be cancelled once on a worker (backend I/O is synchronous); a
+/// command that timed out has its completion ignored by the midlayer (it already marked it
+/// complete), so once the flush returns the EH owns it exclusively.
+///
+/// # Safety
+/// `cmd` is a command of one of our live hosts, passed by the EH.
+unsafe fn eh_tmf(cmd: *mut bindings::scsi_cmnd, f: TmfFunction) -> c_int {
+    // SAFETY: the EH passes a command of one of our live hosts, whose device is live.
+    let (target, lun) = unsafe { (target_data((*(*cmd).device).host), (*(*cmd).device).lun) };
+    if let HostLuns::Engine { engine, s_id } = &target.luns {
+        let r = engine.task_management(*s_id, lun, f);
+        if r != TmfResponse::FunctionComplete && r != TmfResponse::FunctionSucceeded {
+            pr_info!("local: task management for LUN {} answered {:?}\n", lun, r);
+        }
+    }
     target.wq.flush();
     EH_SUCCESS
+}
+
+/// `eh_abort_handler`: ABORT TASK.
+unsafe extern "C" fn eh_abort(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: called by the EH with a command it is aborting, which we accepted: its
+    // request is a real block-layer request (unlike the resets' ioctl commands, which have
+    // no hardware queue and so no tag).
+    let tag = u64::from(unsafe { bindings::ferrule_h_scsi_tag(cmd) });
+    // SAFETY: as above.
+    unsafe { eh_tmf(cmd, TmfFunction::AbortTask { tag }) }
+}
+
+/// `eh_device_reset_handler`: LOGICAL UNIT RESET.
+unsafe extern "C" fn eh_device_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: as above.
+    unsafe { eh_tmf(cmd, TmfFunction::LogicalUnitReset) }
+}
+
+/// `eh_target_reset_handler`: TARGET RESET.
+unsafe extern "C" fn eh_target_reset(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: as above.
+    unsafe { eh_tmf(cmd, TmfFunction::TargetReset) }
 }
 
 /// One local target: a `Scsi_Host` (target id 0) with its LUNs under a faux parent device.
@@ -271,6 +312,10 @@ pub(crate) struct LocalTarget {
     host: NonNull<bindings::Scsi_Host>,
     /// Pointed to by the host's hostdata; freed after the host is gone.
     data: Pin<KBox<TargetData>>,
+    /// LUNs 0..max_lun-1 are scannable.
+    max_lun: u64,
+    /// LUN → device as last synchronised ([`LocalTarget::sync_luns`]).
+    exported: Pin<KBox<Mutex<KVec<(u16, DeviceId)>>>>,
     /// Parent `struct device` of the host (dropped last).
     _parent: faux::Registration,
 }
@@ -286,6 +331,7 @@ impl LocalTarget {
     #[inline(never)]
     pub(crate) fn new(name: &CStr, wq: &Workqueue, luns: HostLuns, max_lun: u64) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
+        let exported = KBox::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
         let data = KBox::pin(
             TargetData {
                 wq: wq.handle(),
@@ -327,6 +373,8 @@ impl LocalTarget {
         Ok(LocalTarget {
             host,
             data,
+            max_lun,
+            exported,
             _parent: parent,
         })
     }
@@ -337,31 +385,55 @@ impl LocalTarget {
         unsafe { (*self.host.as_ptr()).host_no }
     }
 
-    /// The configfs-built LUNs of this host, if it is a configfs target.
-    pub(crate) fn config_luns(&self) -> Option<&ConfigLuns> {
-        match &self.data.luns {
-            HostLuns::Config(l) => Some(l),
-            HostLuns::Demo(_) => None,
-        }
-    }
-
-    /// Commands accepted and not yet completed.
-    pub(crate) fn inflight(&self) -> usize {
-        self.data.inflight.load(Ordering::Relaxed)
-    }
-
-    /// Removes the Linux SCSI device of `lun` if there is one (waits for its commands).
-    /// Process context only.
-    pub(crate) fn remove_lun(&self, lun: u16) {
-        // SAFETY: the host is live while `self` is; the lookup returns a referenced device
-        // or NULL, and the reference is dropped after the removal.
-        unsafe {
-            let sdev = bindings::scsi_device_lookup(self.host.as_ptr(), 0, 0, u64::from(lun));
+    /// Makes the host's Linux SCSI devices match `luns` (LUN → device, in LUN order): a
+    /// LUN that is gone or now names another device loses its Linux device (removal waits
+    /// for its commands), a new one is scanned. Process context; must not hold the engine's
+    /// lock (scanning and removal run commands through it).
+    ///
+    /// With `add == false` only removals happen (before the engine stops serving them, so
+    /// the disks' final SYNCHRONIZE CACHE still reaches their device) and the record is
+    /// left as it was.
+    pub(crate) fn sync_luns(&self, luns: &[(u16, DeviceId)], add: bool) -> Result {
+        let mut exported = self.exported.lock();
+        for lun in 0..self.max_lun {
+            let lun16 = u16::try_from(lun).unwrap_or(u16::MAX);
+            let want = luns.iter().find(|(n, _)| *n == lun16).map(|(_, d)| *d);
+            let had = exported.iter().find(|(n, _)| *n == lun16).map(|(_, d)| *d);
+            // SAFETY: the host is live while `self` is; the lookup returns a referenced
+            // device or NULL, whose reference is dropped below.
+            let sdev = unsafe { bindings::scsi_device_lookup(self.host.as_ptr(), 0, 0, lun) };
+            let mut present = !sdev.is_null();
+            if present && (want.is_none() || (had.is_some() && had != want)) {
+                // SAFETY: `sdev` is referenced; removal is allowed in process context.
+                unsafe { bindings::scsi_remove_device(sdev) };
+                present = false;
+            }
             if !sdev.is_null() {
-                bindings::scsi_remove_device(sdev);
-                bindings::scsi_device_put(sdev);
+                // SAFETY: drops the lookup's reference.
+                unsafe { bindings::scsi_device_put(sdev) };
+            }
+            if add && want.is_some() && !present {
+                // SAFETY: the host is live; the midlayer scans and adds the LUN, returning
+                // a referenced device or an error pointer.
+                unsafe {
+                    let d = bindings::__scsi_add_device(
+                        self.host.as_ptr(),
+                        0,
+                        0,
+                        lun,
+                        core::ptr::null_mut(),
+                    );
+                    if kernel::error::from_err_ptr(d).is_ok() {
+                        bindings::scsi_device_put(d);
+                    }
+                }
             }
         }
+        if add {
+            exported.clear();
+            exported.extend_from_slice(luns, GFP_KERNEL)?;
+        }
+        Ok(())
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) trait Runtime: Sync {
     /// Takes a target down after completing or aborting its commands.
     fn target_disable(&self, t: &Target);
     /// A LUN map or group membership of `t` changed (REPORTED LUNS DATA HAS CHANGED).
-    fn lun_map_changed(&self, t: &Target);
+    fn lun_map_changed(&self, t: &Target, devices: &[KBox<Device>]);
     /// Appends one line per session of `t` (the caller wrote the header line).
     fn sessions(&self, t: &Target, out: &mut dyn core::fmt::Write) -> core::fmt::Result;
     /// Whether an FC port (HBA or NPIV vport) has this WWPN (`mkdir targets/qla2x00t/<wwpn>`).
@@ -178,7 +178,7 @@ impl Runtime for NoEngine {
 
     fn target_disable(&self, _t: &Target) {}
 
-    fn lun_map_changed(&self, _t: &Target) {}
+    fn lun_map_changed(&self, _t: &Target, _devices: &[KBox<Device>]) {}
 
     fn sessions(&self, _t: &Target, _out: &mut dyn core::fmt::Write) -> core::fmt::Result {
         Ok(())

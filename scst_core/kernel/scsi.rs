@@ -54,6 +54,13 @@ impl ScsiCmd {
         c.cmnd.get(..usize::from(c.cmd_len)).unwrap_or(&c.cmnd)
     }
 
+    /// The block layer's unique tag of the command: distinct among the host's outstanding
+    /// commands, so it serves as the task tag.
+    pub(crate) fn tag(&self) -> u32 {
+        // SAFETY: the command is live (type invariant); the helper only reads its request.
+        unsafe { bindings::ferrule_h_scsi_tag(self.0.as_ptr()) }
+    }
+
     /// The Linux LUN number of the addressed device.
     pub(crate) fn lun(&self) -> u64 {
         // SAFETY: a queued command always has a live `device` (the midlayer holds a

@@ -473,6 +473,28 @@ impl AclTable {
         }
     }
 
+    /// Makes `self` an exact copy of `other` (generation included) in place: row by row, so
+    /// no table-sized temporary is built (the kernel copies a configfs target's table into
+    /// its live target with this).
+    pub fn copy_from(&mut self, other: &Self) {
+        for (d, s) in self.groups.iter_mut().zip(other.groups.iter()) {
+            *d = *s;
+        }
+        for (d, s) in self.luns.iter_mut().zip(other.luns.iter()) {
+            for (d, s) in d.iter_mut().zip(s.iter()) {
+                *d = *s;
+            }
+        }
+        for (d, s) in self.members.iter_mut().zip(other.members.iter()) {
+            *d = *s;
+        }
+        for (d, s) in self.patterns.iter_mut().zip(other.patterns.iter()) {
+            *d = *s;
+        }
+        self.next_serial = other.next_serial;
+        self.generation = other.generation;
+    }
+
     /// Configuration generation: changes on every successful change.
     pub const fn generation(&self) -> u64 {
         self.generation
@@ -1005,6 +1027,23 @@ impl ResolvedMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_from_makes_an_equal_table() {
+        let mut a = Box::new(AclTable::new());
+        let g = a.add_group(b"vm1").unwrap();
+        a.add_initiator(g, Wwpn(0x2100_0024_ff31_4c5a)).unwrap();
+        a.map_lun(g, 3, DeviceId(7), true).unwrap();
+        a.map_lun(GroupId::DEFAULT, 0, DeviceId(1), false).unwrap();
+        let mut b = Box::new(AclTable::new());
+        b.add_group(b"other").unwrap();
+        b.copy_from(&a);
+        assert_eq!(*a, *b);
+        assert_eq!(b.generation(), a.generation());
+        assert_eq!(b.resolve(Wwpn(0x2100_0024_ff31_4c5a)), g);
+        let luns: Vec<_> = b.luns_of(g).map(|(l, m)| (l, m.device, m.read_only)).collect();
+        assert_eq!(luns, vec![(3, DeviceId(7), true)]);
+    }
     use std::string::ToString;
 
     const W1: Wwpn = Wwpn(0x2100_0024_ff31_4c5a);

@@ -74,11 +74,15 @@ expect_errno "mkdir in a member" "Operation not permitted" mkdir $G/initiators/2
 expect_errno "target enable 2" "$EINVAL" w $T/enable 2
 check "local target enable (no LUN mapped: an empty host)" w $T/enable 1
 expect_errno "initiator while enabled" "$EBUSY" w $T/initiator 21:00:00:00:00:00:00:09
-expect_errno "new member of an enabled local target" "$EBUSY" mkdir $G/initiators/21:00:00:24:ff:31:4c:5b
-expect_errno "new LUN mapping of an enabled local target" "$EBUSY" w $G/luns/0/device d1
+check "new member of an enabled local target (applied live)" mkdir $G/initiators/21:00:00:24:ff:31:4c:5b
+check "and removed live" rmdir $G/initiators/21:00:00:24:ff:31:4c:5b
+expect_errno "mapping a disabled device on an enabled target" "$EBUSY" w $G/luns/0/device d1
 check "local target disable" w $T/enable 0
 expect_errno "initiator not a WWPN" "$EINVAL" w $T/initiator 21:00
 expect_errno "initiator 0" "$EINVAL" w $T/initiator 0000000000000000
+expect_errno "initiator listed twice" "$EINVAL" w $T/initiator "21:00:00:00:00:00:00:09 2100000000000009"
+expect_errno "nine initiators" "$EINVAL" w $T/initiator "$(for i in 1 2 3 4 5 6 7 8 9; do printf '21:00:00:00:00:00:01:0%d ' $i; done)"
+expect_errno "initiator list with a bad WWPN" "$EINVAL" w $T/initiator "21:00:00:00:00:00:00:09 21:00"
 for v in 0 65536 abc 01; do expect_errno "rel_port $v" "$EINVAL" w $T/rel_port $v; done
 
 # groups, members, LUNs

@@ -40,7 +40,8 @@ check "fileio disk found by vendor/model/serial" test -b "$sdf"
 check "the other group's LUN is not exposed" test -z "$(grep -lx CFGHIDE /sys/bus/scsi/devices/*/model 2>/dev/null | head -1)"
 check "the other group's LUN is not exposed (by product)" bash -c "! grep -qs CFGHIDE /sys/bus/scsi/devices/*/model"
 cat $T/sessions
-expect_eq "sessions line" "$INI - host$(basename $(dirname $(ours)) | sed 's/host//') default 0,1,2 0" "$(sed -n 2p $T/sessions)"
+expect_eq "sessions line" "$INI 010001 $(basename $(dirname $(ours))) default 0,1,2" "$(sed -n 2p $T/sessions | cut -d' ' -f1-5)"
+check "sessions counts commands" test "$(sed -n 2p $T/sessions | cut -d' ' -f6)" -gt 0
 
 inq=$(sg_inq $sdn); echo "$inq" | grep -E "identification"
 expect_eq "INQUIRY vendor" FERRULE "$(echo "$inq" | sed -n 's/^ *Vendor identification: *\(.*[^ ]\) *$/\1/p')"
@@ -88,14 +89,41 @@ sg_verify -q --lba=101 --count=1 --ndo=512 --in=$tmp/new $sdf 2>/dev/null; rc=$?
 expect_eq "VERIFY BYTCHK miscompare (exit 14)" 14 "$rc"
 check "SYNCHRONIZE CACHE" sg_sync $sdf
 
-expect_fail "mapping a new LUN on the enabled target is refused" bash -c "mkdir $T/groups/default/luns/3 && echo h1 > $T/groups/default/luns/3/device"
-rmdir $T/groups/default/luns/3 2>/dev/null
-expect_fail "a new member of an enabled target is refused" mkdir $T/groups/other/initiators/$INI
 fsd=${sdf#/dev/}
 check "rmdir of a live LUN" rmdir $T/groups/default/luns/1
 check "its disk is gone" test ! -e /sys/block/$fsd
 check "the other disk stays" test -b "$sdn"
-expect_eq "sessions after the removal" "default 0,2 0" "$(sed -n 2p $T/sessions | cut -d' ' -f4-)"
+expect_eq "sessions after the removal" "default 0,2" "$(sed -n 2p $T/sessions | cut -d' ' -f4,5)"
+# The removal raised REPORTED LUNS DATA HAS CHANGED on the LUNs that stay: reported once.
+ua=$(sg_turs -v $sdn 2>&1); echo "$ua"
+check "unit attention: REPORTED LUNS DATA HAS CHANGED" grep -qi "reported luns data has changed" <<<"$ua"
+check "reported once" sg_turs $sdn
+
+# Live addition: the new LUN's disk appears when the write returns, the others see the UA.
+check "map a new LUN on the live target" bash -c "mkdir $T/groups/default/luns/3 && echo h1 > $T/groups/default/luns/3/device"
+sdh=$(find_disk FERRULE CFGHIDE cfghide1)
+check "the new LUN's disk appears" test -b "$sdh"
+ua=$(sg_turs -v $sdb 2>&1); echo "$ua"
+check "unit attention on LUN 2 after the addition" grep -qi "reported luns data has changed" <<<"$ua"
+expect_eq "REPORT LUNS lists 0, 2 and 3" "0000000000000000 0002000000000000 0003000000000000" \
+  "$(sg_luns $sdn | grep -E '^ +[0-9a-f]{16}$' | xargs)"
+expect_eq "sessions after the addition" "default 0,2,3" "$(sed -n 2p $T/sessions | cut -d' ' -f4,5)"
+check "the new LUN reads" dd if=$sdh of=/dev/null bs=64k count=4 iflag=direct status=none
+
+# Moving the initiator into group `other` swaps its LUN set: LUN 0 is now h1, and the Linux
+# disk of LUN 0 is replaced, never silently pointed at another device.
+check "the initiator joins group other" mkdir $T/groups/other/initiators/$INI
+expect_eq "sessions: group other" "other 0" "$(sed -n 2p $T/sessions | cut -d' ' -f4,5)"
+check "LUN 0's old disk (n1) is gone" bash -c "! grep -qs CFGNULL /sys/bus/scsi/devices/*/model"
+check "no SYNCHRONIZE CACHE failed on the removed disks" bash -c "! dmesg | grep -q 'Synchronize Cache.*failed'"
+check "LUN 2's disk is gone" test ! -e /sys/block/${sdb#/dev/}
+sdo=$(find_disk FERRULE CFGHIDE cfghide1)
+check "LUN 0 is group other's device now" test -b "$sdo"
+expect_eq "its LUN number" 0 "$(basename $(readlink -f /sys/block/${sdo#/dev/}/device) | cut -d: -f4)"
+check "the initiator leaves group other" rmdir $T/groups/other/initiators/$INI
+sdn=$(find_disk FERRULE CFGNULL cfgnull1)
+check "back in default: n1 at LUN 0 again" test -b "$sdn"
+expect_eq "sessions: default again" "default 0,2,3" "$(sed -n 2p $T/sessions | cut -d' ' -f4,5)"
 
 nsd=${sdn#/dev/}
 check "enable 0" bash -c "echo 0 > $T/enable"
@@ -103,7 +131,7 @@ check "host gone" test -z "$(ours)"
 check "nullio disk gone" test ! -e /sys/block/$nsd
 check "re-enable" bash -c "echo 1 > $T/enable"
 check "nullio disk back" test -b "$(find_disk FERRULE CFGNULL cfgnull1)"
-check "rmdir of an enabled target (after its LUNs and groups)" bash -c "rmdir $T/groups/default/luns/0 $T/groups/default/luns/2 $T/groups/other/luns/0 $T/groups/other/initiators/* $T/groups/other $T"
+check "rmdir of an enabled target (after its LUNs and groups)" bash -c "rmdir $T/groups/default/luns/0 $T/groups/default/luns/2 $T/groups/default/luns/3 $T/groups/other/luns/0 $T/groups/other/initiators/* $T/groups/other $T"
 check "no host left" test -z "$(ours)"
 check "rmdir devices" rmdir $D/n1 $D/f1 $D/h1 $D/b1
 check "loop device detaches" losetup -d $loop
