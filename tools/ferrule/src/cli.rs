@@ -620,7 +620,7 @@ Ferrule's configfs directory (default /sys/kernel/config/ferrule).
 The configuration ferrule.service applies at boot (ferrule\\-boot start) after loading the
 module; the service's stop runs ferrule clear.
 .TP
-.I /usr/share/doc/ferrule/examples/ferrule.toml
+.I /usr/share/doc/ferrule-tools/examples/ferrule.toml
 An annotated example configuration: [[device]], [[target]] and [[target.group]] tables
 (tools/ferrule/examples/ferrule.toml in the source tree).
 .SH EXAMPLES
