@@ -8,6 +8,7 @@
 #   make bootstrap   install toolchain + kernel source (every target above runs it)
 #   make kernel      build the cached test kernel
 #   make cli-docs    regenerate the ferrule(8) man page and shell completions from the CLI
+#   make deb         build/deb/ferrule-dkms_<ver>_all.deb + ferrule-tools_<ver>_<arch>.deb
 #
 # KDIR=/path/to/kernel/build/tree builds against any CONFIG_RUST kernel build tree built by
 # the same rustc (pass RUSTC=... LLVM=... as that tree was built with).
@@ -21,12 +22,12 @@ RUSTC ?= /usr/bin/rustc
 BINDGEN ?= $(HOME)/.cargo/bin/bindgen
 KBUILD_WFLAGS := $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings)
 
-.PHONY: all module bootstrap kernel kernel-debug test test-debug demo bench host-test clean help cli-docs
+.PHONY: all module bootstrap kernel kernel-debug test test-debug demo bench host-test clean help cli-docs deb
 
 all: module
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,15p' Makefile
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -74,6 +75,10 @@ cli-docs:
 	for sh in bash zsh fish; do \
 		$$(cargo metadata -q --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/ferrule completions $$sh \
 			> tools/ferrule/completions/ferrule.$$sh; done
+
+# Packages (Documentation/admin-guide.md); `make test` proves a DKMS build of ferrule-dkms.
+deb:
+	@bash packaging/build-deb.sh
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(ROOT) clean; fi

@@ -23,6 +23,7 @@ APT_PACKAGES=(
   bc bison flex libelf-dev libssl-dev cpio kmod make gcc xz-utils zstd
   qemu-system-x86 sg3-utils fio e2fsprogs util-linux procps
   python3 python3-pip python3-venv busybox-static file
+  dkms jq strace systemd
 )
 
 need_root() {

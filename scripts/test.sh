@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full Ferrule test suite (`make test`; CI's .ci/run calls it):
-#   bootstrap -> cargo fmt/clippy/test (host) -> fuzz smoke -> module build (warnings are
-#   errors) -> VM tests (tests/qemu/tests/*.sh, each booted fresh) with KUnit results parsed
-#   from the guest logs. Ends with the plain line "N passed, N failed".
+#   bootstrap -> cargo fmt/clippy/test (host) -> systemd unit check -> fuzz smoke -> module
+#   build (warnings are errors) -> DKMS build of the packaged source -> CLI build -> VM tests
+#   (tests/qemu/tests/*.sh, each booted fresh) with KUnit results parsed from the guest logs.
+#   Ends with the plain line "N passed, N failed".
 #   scripts/test.sh [--debug] [--only PATTERN]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,7 @@ if [ "$variant" = default ] && [ -z "$only" ]; then
     grep -E "^(test .* FAILED|failures:|---- )|panicked|error(\[|:)" "$ctlog" | head -40
     failures+=("cargo test")
   fi
+  step "systemd unit (systemd-analyze verify)" bash packaging/check-unit.sh
   for f in scripts/fuzz-smoke.sh; do
     [ -x "$f" ] && step "fuzz smoke" bash "$f"
   done
@@ -75,12 +77,21 @@ if [ -n "$kdir" ]; then
   fi
 fi
 
+if [ $built -eq 1 ] && [ "$variant" = default ] && [ -z "$only" ]; then
+  stage "DKMS (packaged source, private trees)"
+  step "dkms build of ferrule-dkms .deb" bash packaging/test-dkms.sh "$kdir"
+fi
+
 stage "VM tests"
+# VM tests that drive the CLI run build/bin/ferrule (the guest sees the repository).
+cli=1
+bash scripts/build-cli.sh >"$logdir/cli_build.log" 2>&1 || { cli=0; bad "CLI build"; tail -n 20 "$logdir/cli_build.log"; }
 vm_args=(); [ "$variant" = debug ] && vm_args+=(--debug)
 for t in tests/qemu/tests/*.sh; do
   name=$(basename "$t" .sh)
   [ -n "$only" ] && [[ "$name" != *$only* ]] && continue
   if [ $built -ne 1 ]; then bad "vm: $name (module not built)"; continue; fi
+  if [ $cli -ne 1 ] && [[ "$name" == cli_* ]]; then bad "vm: $name (CLI not built)"; continue; fi
   if FERRULE_KERNEL_DIR=$kdir tests/qemu/run "${vm_args[@]}" "$t" >"$logdir/vm_$name.log" 2>&1; then
     ok "vm: $name"; grep '^run:' "$logdir/vm_$name.log" | sed 's/^/     /'
   else

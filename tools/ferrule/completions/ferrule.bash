@@ -22,6 +22,9 @@ _ferrule() {
             ferrule,check)
                 cmd="ferrule__subcmd__check"
                 ;;
+            ferrule,clear)
+                cmd="ferrule__subcmd__clear"
+                ;;
             ferrule,completions)
                 cmd="ferrule__subcmd__completions"
                 ;;
@@ -51,6 +54,9 @@ _ferrule() {
                 ;;
             ferrule__subcmd__help,check)
                 cmd="ferrule__subcmd__help__subcmd__check"
+                ;;
+            ferrule__subcmd__help,clear)
+                cmd="ferrule__subcmd__help__subcmd__clear"
                 ;;
             ferrule__subcmd__help,completions)
                 cmd="ferrule__subcmd__help__subcmd__completions"
@@ -83,7 +89,7 @@ _ferrule() {
 
     case "${cmd}" in
         ferrule)
-            opts="-h -V --configfs-root --json --help --version status devices sessions apply save check import completions manpage help"
+            opts="-h -V --configfs-root --json --help --version status devices sessions apply clear save check import completions manpage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +126,24 @@ _ferrule() {
             ;;
         ferrule__subcmd__check)
             opts="-h --configfs-root --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --configfs-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferrule__subcmd__clear)
+            opts="-n -h --dry-run --configfs-root --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,7 +197,7 @@ _ferrule() {
             return 0
             ;;
         ferrule__subcmd__help)
-            opts="status devices sessions apply save check import completions manpage help"
+            opts="status devices sessions apply clear save check import completions manpage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +225,20 @@ _ferrule() {
             return 0
             ;;
         ferrule__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferrule__subcmd__help__subcmd__clear)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -65,6 +65,16 @@ _arguments "${_arguments_options[@]}" : \
 ':file -- Ferrule TOML configuration:_files' \
 && ret=0
 ;;
+(clear)
+_arguments "${_arguments_options[@]}" : \
+'--configfs-root=[Ferrule'\''s configfs directory]:DIR:_files' \
+'-n[Print the plan and change nothing]' \
+'--dry-run[Print the plan and change nothing]' \
+'--json[Print machine-readable JSON instead of tables (read commands and check)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
 (save)
 _arguments "${_arguments_options[@]}" : \
 '--configfs-root=[Ferrule'\''s configfs directory]:DIR:_files' \
@@ -139,6 +149,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(clear)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (save)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -179,6 +193,7 @@ _ferrule_commands() {
 'devices:Devices with backend, size, state and the LUNs that map them' \
 'sessions:Logged-in initiator sessions of every target' \
 'apply:Make the running configuration match FILE (idempotent\: creates, changes and removes)' \
+'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
 'save:Write the running configuration as Ferrule TOML ("-" or nothing\: standard output)' \
 'check:Validate FILE and print every error with its line and column' \
 'import:Convert another target'\''s configuration to Ferrule TOML (on standard output)' \
@@ -198,6 +213,11 @@ _ferrule__subcmd__check_commands() {
     local commands; commands=()
     _describe -t commands 'ferrule check commands' commands "$@"
 }
+(( $+functions[_ferrule__subcmd__clear_commands] )) ||
+_ferrule__subcmd__clear_commands() {
+    local commands; commands=()
+    _describe -t commands 'ferrule clear commands' commands "$@"
+}
 (( $+functions[_ferrule__subcmd__completions_commands] )) ||
 _ferrule__subcmd__completions_commands() {
     local commands; commands=()
@@ -215,6 +235,7 @@ _ferrule__subcmd__help_commands() {
 'devices:Devices with backend, size, state and the LUNs that map them' \
 'sessions:Logged-in initiator sessions of every target' \
 'apply:Make the running configuration match FILE (idempotent\: creates, changes and removes)' \
+'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
 'save:Write the running configuration as Ferrule TOML ("-" or nothing\: standard output)' \
 'check:Validate FILE and print every error with its line and column' \
 'import:Convert another target'\''s configuration to Ferrule TOML (on standard output)' \
@@ -233,6 +254,11 @@ _ferrule__subcmd__help__subcmd__apply_commands() {
 _ferrule__subcmd__help__subcmd__check_commands() {
     local commands; commands=()
     _describe -t commands 'ferrule help check commands' commands "$@"
+}
+(( $+functions[_ferrule__subcmd__help__subcmd__clear_commands] )) ||
+_ferrule__subcmd__help__subcmd__clear_commands() {
+    local commands; commands=()
+    _describe -t commands 'ferrule help clear commands' commands "$@"
 }
 (( $+functions[_ferrule__subcmd__help__subcmd__completions_commands] )) ||
 _ferrule__subcmd__help__subcmd__completions_commands() {

@@ -4,7 +4,7 @@
 use crate::fs::{ConfigFs, RealFs};
 use crate::model::{human_size, Config};
 use crate::parse::{parse_config, Diagnostic};
-use crate::plan::{execute, plan};
+use crate::plan::{execute, plan, Plan};
 use crate::read::{read_config, read_devices, read_sessions, read_status};
 use crate::{import, table};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -52,6 +52,14 @@ pub enum Command {
         /// Ferrule TOML configuration.
         file: PathBuf,
         /// Print the plan (a diff of configfs operations) and change nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+    },
+    /// Stop every target and remove the whole running configuration, in a safe order: all
+    /// targets disabled first (initiators logged out), then LUNs, members, groups, targets,
+    /// devices. What `systemctl stop ferrule` runs; the module can be unloaded afterwards.
+    Clear {
+        /// Print the plan and change nothing.
         #[arg(long, short = 'n')]
         dry_run: bool,
     },
@@ -129,7 +137,11 @@ pub fn run(cli: &Cli, fs: &mut dyn ConfigFs, io: &mut Io<'_>) -> i32 {
     let root = cli.configfs_root.display().to_string();
     let needs_module = matches!(
         cli.command,
-        Command::Devices | Command::Sessions | Command::Apply { .. } | Command::Save { .. }
+        Command::Devices
+            | Command::Sessions
+            | Command::Apply { .. }
+            | Command::Clear { .. }
+            | Command::Save { .. }
     );
     if needs_module && !fs.root_exists() {
         say!(
@@ -143,6 +155,7 @@ pub fn run(cli: &Cli, fs: &mut dyn ConfigFs, io: &mut Io<'_>) -> i32 {
         Command::Devices => devices(cli, fs, io),
         Command::Sessions => sessions(cli, fs, io),
         Command::Apply { file, dry_run } => apply(fs, file, *dry_run, io),
+        Command::Clear { dry_run } => clear(fs, *dry_run, io),
         Command::Save { file } => save(fs, file.as_deref(), &root, io),
         Command::Check { file } => check(cli, file, io),
         Command::Import { format, file } => import_cmd(*format, file, io),
@@ -414,12 +427,47 @@ fn apply(fs: &mut dyn ConfigFs, file: &Path, dry_run: bool, io: &mut Io<'_>) -> 
         }
     };
     let p = plan(&current, &desired);
+    let nothing = format!(
+        "nothing to do; the running configuration matches {}",
+        file.display()
+    );
+    run_plan(fs, &p, dry_run, "apply", &nothing, io)
+}
+
+fn clear(fs: &mut dyn ConfigFs, dry_run: bool, io: &mut Io<'_>) -> i32 {
+    let current = match read_config(fs) {
+        Ok(c) => c,
+        Err(e) => {
+            say!(
+                io.err,
+                "ferrule: clear: reading the running configuration: {e}"
+            );
+            return EXIT_FAILURE;
+        }
+    };
+    // The plan to an empty configuration disables every target before removing anything.
+    let p = plan(&current, &Config::default());
+    run_plan(
+        fs,
+        &p,
+        dry_run,
+        "clear",
+        "nothing to do; no configuration",
+        io,
+    )
+}
+
+/// Prints (dry run) or executes a plan; on a refused step, reports what was already done.
+fn run_plan(
+    fs: &mut dyn ConfigFs,
+    p: &Plan,
+    dry_run: bool,
+    cmd: &str,
+    nothing: &str,
+    io: &mut Io<'_>,
+) -> i32 {
     if p.is_empty() {
-        say!(
-            io.out,
-            "ferrule: apply: nothing to do; the running configuration matches {}",
-            file.display()
-        );
+        say!(io.out, "ferrule: {cmd}: {nothing}");
         return 0;
     }
     if dry_run {
@@ -427,22 +475,22 @@ fn apply(fs: &mut dyn ConfigFs, file: &Path, dry_run: bool, io: &mut Io<'_>) -> 
         say!(io.out, "dry run: {} (nothing was changed)", p.summary());
         return 0;
     }
-    match execute(fs, &p) {
+    match execute(fs, p) {
         Ok(n) => {
-            say!(io.out, "ferrule: apply: done, {n} steps ({})", p.summary());
+            say!(io.out, "ferrule: {cmd}: done, {n} steps ({})", p.summary());
             0
         }
         Err(e) => {
-            say!(io.err, "ferrule: apply: {e}");
+            say!(io.err, "ferrule: {cmd}: {e}");
             if e.done == 0 {
                 say!(
                     io.err,
-                    "ferrule: apply: stopped at the first step; nothing was changed"
+                    "ferrule: {cmd}: stopped at the first step; nothing was changed"
                 );
             } else {
                 say!(
                     io.err,
-                    "ferrule: apply: stopped; {} of {} steps were already applied:",
+                    "ferrule: {cmd}: stopped; {} of {} steps were already applied:",
                     e.done,
                     p.steps.len()
                 );
@@ -568,16 +616,22 @@ and the kernel's reason are printed, with the steps already applied); 2 usage er
 Ferrule's configfs directory (default /sys/kernel/config/ferrule).
 .SH FILES
 .TP
-.I tools/ferrule/examples/ferrule.toml
-An annotated example configuration: [[device]], [[target]] and [[target.group]] tables.
+.I /etc/ferrule/ferrule.toml
+The configuration ferrule.service applies at boot (ferrule\\-boot start) after loading the
+module; the service's stop runs ferrule clear.
+.TP
+.I /usr/share/doc/ferrule-tools/examples/ferrule.toml
+An annotated example configuration: [[device]], [[target]] and [[target.group]] tables
+(tools/ferrule/examples/ferrule.toml in the source tree).
 .SH EXAMPLES
 .nf
-ferrule check /etc/ferrule.toml
-ferrule apply \\-\\-dry\\-run /etc/ferrule.toml
-ferrule apply /etc/ferrule.toml
-ferrule save /etc/ferrule.toml
+ferrule check /etc/ferrule/ferrule.toml
+ferrule apply \\-\\-dry\\-run /etc/ferrule/ferrule.toml
+ferrule apply /etc/ferrule/ferrule.toml
+ferrule save /etc/ferrule/ferrule.toml
+ferrule clear
 ferrule \\-\\-json sessions
-ferrule import scst /etc/scst.conf > /etc/ferrule.toml
+ferrule import scst /etc/scst.conf > /etc/ferrule/ferrule.toml
 .fi
 ";
     w.write_all(tail.as_bytes())
