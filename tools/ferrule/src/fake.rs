@@ -176,18 +176,6 @@ impl FakeFs {
         Ok(())
     }
 
-    /// An enabled local target refuses changes that could add or alter LUNs (the kernel's
-    /// SCSI host was built from the LUN map at enable).
-    fn local_enabled_busy(&self, tdir: &str) -> Result<(), FsError> {
-        if tdir.starts_with("targets/local/") && self.get(&format!("{tdir}/enable")) == Some("1") {
-            return Err(FsError::because(
-                EBUSY,
-                "the local target is enabled: set enable=0 first",
-            ));
-        }
-        Ok(())
-    }
-
     fn mkdir_checked(&mut self, path: &str) -> Result<(), FsError> {
         let parts: Vec<&str> = path.split('/').collect();
         match parts.as_slice() {
@@ -250,7 +238,6 @@ impl FakeFs {
                 if *group == "default" {
                     return Err(FsError::because(EINVAL, "the default group has no members"));
                 }
-                self.local_enabled_busy(&parts[..3].join("/"))?;
                 let groups_dir = parts[..4].join("/");
                 for g in self.child_dirs(&groups_dir) {
                     let has = self
@@ -476,9 +463,6 @@ impl FakeFs {
 
     fn write_lun(&mut self, ldir: &str, attr: &str, value: &str) -> Result<(), FsError> {
         let tdir = ldir.split('/').take(3).collect::<Vec<_>>().join("/");
-        if attr == "device" || attr == "read_only" {
-            self.local_enabled_busy(&tdir)?;
-        }
         match attr {
             "device" => {
                 if !self.nodes.contains_key(&format!("devices/{value}")) || value.is_empty() {

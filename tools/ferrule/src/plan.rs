@@ -4,8 +4,8 @@
 //! Order: (A) removals in reverse dependency order — disable targets that go away, LUNs,
 //! members, groups, targets, devices; (B) targets that must stop (attributes only writable
 //! while disabled, or mapping a device that must be reopened), devices (create, set, enable),
-//! targets, groups, members, LUNs, and finally enable targets. An enabled local target is
-//! stopped just before its first change (the kernel refuses LUN changes while it is live).
+//! targets, groups, members, LUNs, and finally enable targets. LUN and membership changes
+//! on an enabled target are applied live (the kernel re-resolves its sessions).
 
 use crate::fs::{ConfigFs, FsError};
 use crate::model::{defaults, Backend, Config, Device, Fabric, Group, Target, DEFAULT_GROUP};
@@ -454,33 +454,6 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             }
         }
     }
-    // An enabled local target refuses changes that could add or alter LUNs (its SCSI host is
-    // built from the LUN map at enable), and LUNs a removal exposes only show at the next
-    // enable: stop it just before its first change; it is started again below.
-    let mut local_stops: Vec<(usize, &Target)> = Vec::new();
-    for t in &current.targets {
-        let key = (t.fabric, t.wwpn.as_str());
-        if t.fabric != Fabric::Local || !t.enabled || restarted_targets.contains(&key) {
-            continue;
-        }
-        if find_target(&desired.targets, t.fabric, &t.wwpn).is_none() {
-            continue; // already disabled in phase A
-        }
-        let prefix = format!("{}/", t.dir());
-        if let Some(first) = steps.iter().position(|s| s.path.starts_with(&prefix)) {
-            local_stops.push((first, t));
-        }
-    }
-    // Insert from the back so earlier positions stay valid.
-    local_stops.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    for (at, t) in local_stops {
-        steps.insert(
-            at,
-            write(format!("{}/enable", t.dir()), "0".into(), Some("1".into())),
-        );
-        restarted_targets.insert((t.fabric, t.wwpn.as_str()));
-    }
-
     // Enable targets last, so initiators never see a half-built LUN map.
     for t in &desired.targets {
         if !t.enabled {
