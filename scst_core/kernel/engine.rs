@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Command execution for the local fabric: one SCSI command from the Linux midlayer through
-//! `scst_core::exec` against the addressed LU, on a workqueue thread.
+//! The `local_demo=1` target (an engine with a nullio LUN 0 and a RAM LUN 1, built without
+//! configfs) and the completion of a command back to the midlayer.
 //!
-//! LUN routing goes through scst_core's ACL model, as FC sessions will: the target's
-//! `AclTable` has a group `local` holding the loopback initiator's fixed WWPN with LUN 0
-//! (nullio) and LUN 1 (RAM); the nexus's `ResolvedMap` is resolved from that WWPN once at
-//! creation, and every command looks its LUN up in it. (The identity table is not used: it
-//! keys FC logins by N_Port ID and handle, which a loopback nexus does not have.)
+//! The demo target runs on the same engine as configfs targets (`target_engine.rs`): its ACL
+//! has a group `local` holding the loopback initiator's fixed WWPN with both LUNs, and the
+//! initiator is logged in as a session like any other.
 
 use crate::nullio::NullIo;
 use crate::ramdisk::RamDisk;
 use crate::scsi::{Completion, ScsiCmd};
-use crate::sg_buffer::SgBuffer;
+use crate::store::{Io, LuBackend, Store};
+use crate::target_engine::Engine;
 use kernel::prelude::*;
-use scst_core::acl::{AclTable, ResolvedMap};
-use scst_core::backend::Backend;
-use scst_core::device::{naa_registered_extended, DeviceConfig, LuState};
-use scst_core::exec::{self, CmdContext, CmdResult, Lu, NoHooks, Residual};
-use scst_core::types::{DeviceId, LocalPort, Lun, PortId, TaskAttr, Wwpn};
+use kernel::sync::Arc;
+use scst_core::acl::AclTable;
+use scst_core::device::{naa_registered_extended, DeviceConfig};
+use scst_core::exec::{CmdResult, Residual};
+use scst_core::types::{DeviceId, Wwpn};
 
 /// WWPN the loopback initiator presents (NAA 5, locally made up: no fabric sees it).
 pub(crate) const LOCAL_INITIATOR_WWPN: Wwpn = Wwpn(0x5001_4050_0000_0001);
@@ -39,8 +38,6 @@ const RAM_DEVICE: DeviceId = DeviceId(1);
 /// Empty ACL table: a const so boxing it copies from .rodata instead of building the
 /// ~150 KiB value on the stack.
 const EMPTY_ACL: AclTable = AclTable::new();
-/// Unresolved map, same reason (~2 KiB).
-const EMPTY_MAP: ResolvedMap = ResolvedMap::new();
 
 /// The demo ACL: group `local` = the loopback initiator, LUN 0 nullio, LUN 1 RAM.
 fn demo_acl() -> Result<KBox<AclTable>> {
@@ -55,35 +52,6 @@ fn demo_acl() -> Result<KBox<AclTable>> {
     acl.map_lun(g, 0, NULL_DEVICE, false).map_err(refused)?;
     acl.map_lun(g, 1, RAM_DEVICE, false).map_err(refused)?;
     Ok(acl)
-}
-
-/// Initialises a map in place with what `acl` resolves `initiator` to.
-fn resolved_map(acl: KBox<AclTable>, initiator: Wwpn) -> impl Init<ResolvedMap, Error> {
-    // SAFETY: the closure fully initialises `*slot` (a const value, then resolved in place)
-    // and never fails afterwards.
-    unsafe {
-        pin_init::init_from_closure(move |slot: *mut ResolvedMap| {
-            slot.write(EMPTY_MAP);
-            acl.resolve_into(initiator, &mut *slot);
-            Ok(())
-        })
-    }
-}
-
-/// The LUNs of one local target (LUN 0 nullio, LUN 1 RAM) and the nexus's LUN map.
-#[pin_data]
-pub(crate) struct LocalLuns {
-    null_config: DeviceConfig,
-    null_state: LuState,
-    null: NullIo,
-    ram_config: DeviceConfig,
-    ram_state: LuState,
-    #[pin]
-    ram: RamDisk,
-    /// The loopback nexus's LUN map, resolved from [`LOCAL_INITIATOR_WWPN`].
-    map: ResolvedMap,
-    /// What REPORT LUNS shows: the map's LUNs (fixed until configfs exists).
-    luns: [Lun; 2],
 }
 
 /// Space-padded copy of `s` into an `N`-byte identification field.
@@ -122,90 +90,29 @@ fn lu_config(blocks: u64, product: &[u8], index: u8) -> Result<DeviceConfig> {
     Ok(c)
 }
 
-impl LocalLuns {
-    /// A nullio LU of `null_blocks` and a RAM LU of `ram_bytes` (rounded down to blocks).
-    pub(crate) fn new(null_blocks: u64, ram_bytes: usize) -> Result<impl PinInit<Self, Error>> {
-        let bs = BLOCK_SIZE as usize;
-        let ram_blocks = ram_bytes.checked_div(bs).unwrap_or(0);
-        let ram_bytes = ram_blocks.checked_mul(bs).ok_or(EINVAL)?;
-        let null_config = lu_config(null_blocks, b"NULLIO", 0)?;
-        let ram_config = lu_config(ram_blocks as u64, b"RAMDISK", 1)?;
-        let ram = RamDisk::new(ram_bytes, bs)?;
-        let acl = demo_acl()?;
-        let mut luns = [Lun(0); 2];
-        let mut n = 0;
-        for (lun, _) in acl.luns_of(acl.resolve(LOCAL_INITIATOR_WWPN)) {
-            *luns.get_mut(n).ok_or(EINVAL)? = Lun::from_index(lun);
-            n += 1;
-        }
-        if n != luns.len() {
-            return Err(EINVAL);
-        }
-        Ok(try_pin_init!(LocalLuns {
-            null_state: LuState::new(&null_config),
-            null_config,
-            null: NullIo::new(bs),
-            ram_state: LuState::new(&ram_config),
-            ram_config,
-            ram <- ram,
-            map <- resolved_map(acl, LOCAL_INITIATOR_WWPN),
-            luns,
-        }? Error))
-    }
-
-    /// Executes `cmd` and completes it back to the midlayer.
-    pub(crate) fn execute(&self, cmd: ScsiCmd) {
-        let linux_lun = cmd.lun();
-        let lun = u16::try_from(linux_lun).map_or(Lun(u64::MAX), Lun::from_index);
-        let ctx = CmdContext {
-            initiator: LOCAL_INITIATOR_WWPN,
-            initiator_port_id: PortId::new(0),
-            local_port: LocalPort {
-                target: 0,
-                vp_index: 0,
-            },
-            lun,
-            target_wwpn: LOCAL_TARGET_WWPN,
-            rel_port_id: 1,
-            tpg_id: 0,
-            tpg_ports: &[],
-            luns: &self.luns,
-            pending_sense: None,
-            attr: TaskAttr::Simple,
-        };
-        let cdb = cmd.cdb();
-        let (result, d_sense) = cmd.with_data(|buf| match linux_lun {
-            0 => run(
-                &self.null_config,
-                &self.null_state,
-                &self.null,
-                &ctx,
-                cdb,
-                buf,
-            ),
-            1 => run(&self.ram_config, &self.ram_state, &self.ram, &ctx, cdb, buf),
-            _ => (exec::execute_no_lu(&ctx, cdb, buf), false),
-        });
-        complete(cmd, &result, d_sense);
-    }
-}
-
-/// Runs one command on an LU; returns the result and whether sense is descriptor format.
-pub(crate) fn run<B: Backend<Buf = SgBuffer>>(
-    config: &DeviceConfig,
-    state: &LuState,
-    backend: &B,
-    ctx: &CmdContext<'_>,
-    cdb: &[u8],
-    buf: &mut SgBuffer,
-) -> (CmdResult, bool) {
-    let lu = Lu {
-        config,
-        state,
-        backend,
-    };
-    let r = exec::execute(&lu, ctx, cdb, buf, &mut NoHooks);
-    (r, state.d_sense())
+/// The `local_demo=1` target's engine: LUN 0 nullio of `null_blocks`, LUN 1 a RAM disk of
+/// `ram_bytes` (rounded down to blocks), both for the loopback initiator.
+pub(crate) fn demo_engine(null_blocks: u64, ram_bytes: usize) -> Result<Arc<Engine>> {
+    let bs = BLOCK_SIZE as usize;
+    let ram_blocks = ram_bytes.checked_div(bs).unwrap_or(0);
+    let ram_bytes = ram_blocks.checked_mul(bs).ok_or(EINVAL)?;
+    let null_config = lu_config(null_blocks, b"NULLIO", 0)?;
+    let ram_config = lu_config(ram_blocks as u64, b"RAMDISK", 1)?;
+    let ram = KBox::pin_init(RamDisk::new(ram_bytes, bs)?, GFP_KERNEL)?;
+    let mut store = Store::new();
+    store.add(NULL_DEVICE, null_config, LuBackend::new(Io::Null(NullIo::new(bs)))?)?;
+    store.add(RAM_DEVICE, ram_config, LuBackend::new(Io::Ram(ram))?)?;
+    Engine::with_store(
+        &*demo_acl()?,
+        store,
+        LOCAL_TARGET_WWPN,
+        1,
+        &[LOCAL_INITIATOR_WWPN],
+    )
+    .map_err(|(e, why)| {
+        pr_err!("local: demo target: {}\n", why);
+        e
+    })
 }
 
 /// Hands `result` to the midlayer.

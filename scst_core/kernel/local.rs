@@ -12,9 +12,9 @@
 //!   commands, and unload destroys it, so no worker can run module code after unload.
 
 use crate::bindings;
-use crate::engine::{LocalLuns, MAX_SECTORS};
+use crate::engine::{demo_engine, MAX_SECTORS};
 use crate::scsi::ScsiCmd;
-use crate::target_engine::Engine;
+use crate::target_engine::{local_port_id, Engine};
 use core::ffi::c_int;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -120,25 +120,11 @@ struct CmdPriv {
     cmd: *mut bindings::scsi_cmnd,
 }
 
-/// What executes the commands of one local target's host.
-pub(crate) enum HostLuns {
-    /// The `local_demo=1` target's fixed LUNs.
-    Demo(Pin<KBox<LocalLuns>>),
-    /// One initiator (I_T nexus) of a configfs target: the target's engine and the
-    /// session's N_Port ID.
-    Engine {
-        engine: Arc<Engine>,
-        s_id: PortId,
-    },
-}
-
-impl HostLuns {
-    fn execute(&self, cmd: ScsiCmd) {
-        match self {
-            HostLuns::Demo(l) => l.execute(cmd),
-            HostLuns::Engine { engine, s_id } => engine.execute(*s_id, cmd),
-        }
-    }
+/// What executes the commands of one local host: the I_T nexus it stands for, i.e. the
+/// target's engine and the session's N_Port ID.
+pub(crate) struct HostNexus {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) s_id: PortId,
 }
 
 /// What a host's `hostdata` points at: everything the callbacks need.
@@ -147,7 +133,7 @@ struct TargetData {
     wq: WqRef,
     /// Commands accepted by `queuecommand` and not yet completed.
     inflight: AtomicUsize,
-    luns: HostLuns,
+    nexus: HostNexus,
 }
 
 // SAFETY: `wq` is only used for thread-safe queue/flush calls; the rest is Sync itself
@@ -259,7 +245,7 @@ unsafe extern "C" fn run_command(work: *mut kb::work_struct) {
     // SAFETY: the command's device and host are live while the command is outstanding,
     // and the host is one of ours.
     let target = unsafe { target_data((*(*(*work.cast::<CmdPriv>()).cmd).device).host) };
-    target.luns.execute(cmd);
+    target.nexus.engine.execute(target.nexus.s_id, cmd);
     target.inflight.fetch_sub(1, Ordering::Release);
 }
 
@@ -274,11 +260,9 @@ unsafe extern "C" fn run_command(work: *mut kb::work_struct) {
 unsafe fn eh_tmf(cmd: *mut bindings::scsi_cmnd, f: TmfFunction) -> c_int {
     // SAFETY: the EH passes a command of one of our live hosts, whose device is live.
     let (target, lun) = unsafe { (target_data((*(*cmd).device).host), (*(*cmd).device).lun) };
-    if let HostLuns::Engine { engine, s_id } = &target.luns {
-        let r = engine.task_management(*s_id, lun, f);
-        if r != TmfResponse::FunctionComplete && r != TmfResponse::FunctionSucceeded {
-            pr_info!("local: task management for LUN {} answered {:?}\n", lun, r);
-        }
+    let r = target.nexus.engine.task_management(target.nexus.s_id, lun, f);
+    if r != TmfResponse::FunctionComplete && r != TmfResponse::FunctionSucceeded {
+        pr_info!("local: task management for LUN {} answered {:?}\n", lun, r);
     }
     target.wq.flush();
     EH_SUCCESS
@@ -329,14 +313,14 @@ impl LocalTarget {
     /// Creates the parent device and the host (LUNs 0..`max_lun`-1 scannable), then scans it
     /// (LUNs appear asynchronously). `wq` must outlive the returned target.
     #[inline(never)]
-    pub(crate) fn new(name: &CStr, wq: &Workqueue, luns: HostLuns, max_lun: u64) -> Result<Self> {
+    pub(crate) fn new(name: &CStr, wq: &Workqueue, nexus: HostNexus, max_lun: u64) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
         let exported = KBox::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
         let data = KBox::pin(
             TargetData {
                 wq: wq.handle(),
                 inflight: AtomicUsize::new(0),
-                luns,
+                nexus,
             },
             GFP_KERNEL,
         )?;
@@ -477,11 +461,11 @@ impl LocalFabric {
                 .checked_mul(1 << 20)
                 .ok_or(EINVAL)?;
             // 16 GiB of nullio: large enough to look like a disk, costs nothing.
-            let luns = HostLuns::Demo(KBox::pin_init(
-                LocalLuns::new(16 << 21, ram_bytes)?,
-                GFP_KERNEL,
-            )?);
-            let t = LocalTarget::new(c"ferrule_local0", &wq, luns, DEMO_MAX_LUN)?;
+            let nexus = HostNexus {
+                engine: demo_engine(16 << 21, ram_bytes)?,
+                s_id: local_port_id(0),
+            };
+            let t = LocalTarget::new(c"ferrule_local0", &wq, nexus, DEMO_MAX_LUN)?;
             pr_info!(
                 "local: demo target on host{} (LUN 0 nullio, LUN 1 ram {} MiB)\n",
                 t.host_no(),

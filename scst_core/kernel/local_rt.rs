@@ -12,7 +12,7 @@
 //! one target's initiators bypass the other's reservations.
 
 use crate::config::{Device, Fabric, Target};
-use crate::local::{HostLuns, LocalTarget, Workqueue};
+use crate::local::{HostNexus, LocalTarget, Workqueue};
 use crate::runtime::{NoEngine, Runtime};
 use crate::target_engine::{local_port_id, Engine};
 use kernel::prelude::*;
@@ -101,12 +101,12 @@ impl LocalRuntime {
         for (i, w) in t.initiators.as_slice().iter().enumerate() {
             let name = CString::try_from_fmt(fmt!("ferrule_t{}_i{}", t.id, i))
                 .map_err(|_| (ENOMEM, "out of memory"))?;
-            let luns = HostLuns::Engine {
+            let nexus = HostNexus {
                 engine: engine.clone(),
                 s_id: local_port_id(i),
             };
             hosts.reserve(1, GFP_KERNEL).map_err(oom)?;
-            let host = LocalTarget::new(&name, &wq, luns, MAX_LUN)
+            let host = LocalTarget::new(&name, &wq, nexus, MAX_LUN)
                 .map_err(|e| (e, "cannot create the SCSI host"))?;
             pr_info!(
                 "local: target {} on host{} for initiator {}\n",

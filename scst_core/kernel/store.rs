@@ -5,6 +5,7 @@
 
 use crate::fileio::FileIo;
 use crate::nullio::NullIo;
+use crate::ramdisk::RamDisk;
 use crate::rwsem::RwSem;
 use crate::sg_buffer::SgBuffer;
 use kernel::new_spinlock;
@@ -19,6 +20,8 @@ use scst_core::types::DeviceId;
 pub(crate) enum Io {
     Null(NullIo),
     File(FileIo),
+    /// The `local_demo=1` RAM LU.
+    Ram(Pin<KBox<RamDisk>>),
 }
 
 /// A backend plus the lock that makes COMPARE AND WRITE atomic against every other write:
@@ -43,6 +46,10 @@ macro_rules! dispatch {
         match $io {
             Io::Null($b) => $e,
             Io::File($b) => $e,
+            Io::Ram(r) => {
+                let $b: &RamDisk = r;
+                $e
+            }
         }
     };
 }

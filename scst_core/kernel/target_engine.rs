@@ -23,13 +23,13 @@ use kernel::prelude::*;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
-use scst_core::acl::WwpnText;
+use scst_core::acl::{AclTable, WwpnText};
 use scst_core::identity::{Nexus, SessionRef, Teardown};
 use scst_core::lu::TaskEvents;
 use scst_core::target::{Command, PortConfig, Submitted, Target, TargetEvents};
 use scst_core::task_set::{AbortOutcome, TaskKey};
 use scst_core::tmf::{AbortNotice, TmfFunction, TmfResponse};
-use scst_core::types::{DeviceId, Handle, LocalPort, Lun, PortId, TaskAttr};
+use scst_core::types::{DeviceId, Handle, LocalPort, Lun, PortId, TaskAttr, Wwpn};
 
 /// Sessions per local target: one per initiator WWPN it presents.
 pub(crate) const SESSIONS: usize = config::MAX_LOCAL_INITIATORS;
@@ -157,6 +157,23 @@ impl Engine {
         devices: &[KBox<Device>],
         busy: &dyn Fn(DeviceId) -> bool,
     ) -> Result<Arc<Self>, Fail> {
+        let mut store = Store::new();
+        let mut added = KVec::new();
+        sync_store(&mut store, t, devices, busy, &mut added)?;
+        Self::with_store(&t.acl, store, t.wwpn, t.rel_port, t.initiators.as_slice())
+    }
+
+    /// An engine over `store` with a copy of `acl`, target port `wwpn` / `rel_port`, and one
+    /// active session per initiator in `initiators` (N_Port ID [`local_port_id`] of its
+    /// index).
+    #[inline(never)]
+    pub(crate) fn with_store(
+        acl: &AclTable,
+        store: Store,
+        wwpn: Wwpn,
+        rel_port: u16,
+        initiators: &[Wwpn],
+    ) -> Result<Arc<Self>, Fail> {
         let oom = |_| (ENOMEM, "out of memory");
         let mut target = VBox::<Target<SESSIONS>>::new_uninit(GFP_KERNEL).map_err(oom)?;
         Target::init(&mut target);
@@ -165,17 +182,14 @@ impl Engine {
         target
             .add_port(PortConfig {
                 port: LOCAL_PORT,
-                wwpn: t.wwpn,
-                rel_port: t.rel_port,
+                wwpn,
+                rel_port,
                 tpg: 0,
             })
             .map_err(|_| (EINVAL, "bad relative port"))?;
-        let mut store = Store::new();
-        let mut added = KVec::new();
-        sync_store(&mut store, t, devices, busy, &mut added)?;
-        target.update_acl(&store, |a| a.copy_from(&t.acl));
+        target.update_acl(&store, |a| a.copy_from(acl));
         let mut ev = Events::default();
-        for (i, w) in t.initiators.as_slice().iter().enumerate() {
+        for (i, w) in initiators.iter().enumerate() {
             let nexus = Nexus {
                 port: LOCAL_PORT,
                 wwpn: *w,
