@@ -6,7 +6,7 @@
 
 use crate::fs::{errno::*, ConfigFs, FsError};
 use crate::model::Backend;
-use crate::wwpn::{parse_initiator, parse_wwpn, valid_name};
+use crate::wwpn::{parse_initiator, parse_wwpn, parse_wwpn_list, valid_name};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -444,7 +444,7 @@ impl FakeFs {
                 if enabled {
                     return Err(FsError::because(EBUSY, "only while enable=0"));
                 }
-                parse_wwpn(value).map_err(|e| FsError::because(EINVAL, e))?
+                parse_wwpn_list(value).map_err(|e| FsError::because(EINVAL, e))?
             }
             "rel_port" => {
                 if enabled {

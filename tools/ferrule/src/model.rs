@@ -149,7 +149,8 @@ pub struct Target {
     pub fabric: Fabric,
     /// Target port WWPN (canonical form).
     pub wwpn: String,
-    /// Local fabric only: the initiator WWPN the local host presents.
+    /// Local fabric only: the initiator WWPN(s) presented, one local SCSI host (I_T nexus)
+    /// each: up to 8, separated by spaces or commas.
     pub initiator: Option<String>,
     /// Relative target port identifier; None = 1.
     pub rel_port: Option<u16>,

@@ -3,7 +3,7 @@
 use crate::model::{
     defaults, parse_size, Backend, Config, Device, Fabric, Group, Lun, Target, DEFAULT_GROUP,
 };
-use crate::wwpn::{parse_initiator, parse_wwpn, valid_name};
+use crate::wwpn::{parse_initiator, parse_wwpn, parse_wwpn_list, valid_name};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use toml::de::{DeTable, DeValue};
@@ -474,7 +474,7 @@ impl<'t> Cx<'t> {
         });
         let initiator = self
             .string(t, "initiator")
-            .and_then(|w| match parse_wwpn(&w.value) {
+            .and_then(|w| match parse_wwpn_list(&w.value) {
                 Ok(c) => Some(At { value: c, at: w.at }),
                 Err(e) => {
                     self.err(w.at, format!("initiator: {e}"));

@@ -86,7 +86,7 @@ pub fn read_target(fs: &dyn ConfigFs, fabric: Fabric, dir_name: &str) -> Result<
     let base = format!("targets/{}/{dir_name}", fabric.as_str());
     let initiator = if fabric == Fabric::Local {
         let i = rd(fs, &format!("{base}/initiator"))?;
-        (!i.is_empty()).then_some(i)
+        (!i.is_empty()).then(|| crate::wwpn::parse_wwpn_list(&i).unwrap_or(i))
     } else {
         None
     };

@@ -1,5 +1,31 @@
 //! WWPN and initiator-pattern syntax shared by the config file, configfs and the importers.
 
+/// Initiators one local target may present (the kernel's limit).
+pub const MAX_LOCAL_INITIATORS: usize = 8;
+
+/// A local target's `initiator` value: 1..=8 distinct WWPNs separated by spaces or commas,
+/// canonicalised (lowercase, colons) and joined by single spaces, as the kernel shows it.
+pub fn parse_wwpn_list(input: &str) -> Result<String, String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in input
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+    {
+        let c = parse_wwpn(w)?;
+        if out.contains(&c) {
+            return Err(format!("{c} is listed twice"));
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        return Err("no WWPN given".into());
+    }
+    if out.len() > MAX_LOCAL_INITIATORS {
+        return Err(format!("at most {MAX_LOCAL_INITIATORS} initiators"));
+    }
+    Ok(out.join(" "))
+}
+
 /// Parses a WWPN in any accepted form ("21:00:00:24:ff:31:4c:5a", "21000024ff314c5a",
 /// "0x21000024FF314C5A", targetcli's "naa.21000024ff314c5a") and returns the canonical
 /// lowercase colon form. The error names the offending character.
@@ -121,6 +147,19 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wwpn_lists() {
+        assert_eq!(
+            super::parse_wwpn_list("2100000000000001, 21:00:00:00:00:00:00:02").unwrap(),
+            "21:00:00:00:00:00:00:01 21:00:00:00:00:00:00:02"
+        );
+        assert!(super::parse_wwpn_list("21:00:00:00:00:00:00:01 2100000000000001")
+            .unwrap_err()
+            .contains("twice"));
+        assert!(super::parse_wwpn_list("").is_err());
+        let nine: Vec<String> = (1..=9).map(|i| format!("21:00:00:00:00:00:00:0{i}")).collect();
+        assert!(super::parse_wwpn_list(&nine.join(" ")).is_err());
+    }
     use super::*;
 
     #[test]
