@@ -8,6 +8,7 @@
 //! LOGICAL UNIT NOT SUPPORTED and its Linux device is removed); changes that could add or
 //! alter LUNs are refused with EBUSY by the config tree (see `config.rs`).
 
+use crate::blockio::BlockIo;
 use crate::config::{BackendKind, Backing, Device, Fabric, Target};
 use crate::engine::{complete, run, MAX_SECTORS};
 use crate::fileio::FileIo;
@@ -30,6 +31,7 @@ const MAX_LUN: u64 = 256;
 enum LuBackend {
     Null(NullIo),
     File(FileIo),
+    Block(BlockIo),
 }
 
 /// One LU of an enabled local target: a snapshot of the device's attributes at enable.
@@ -92,6 +94,11 @@ impl ConfigLuns {
             config.max_xfer_blocks = config.max_xfer_blocks.min(max_blocks).max(1);
             let backend = match (dev.backend, &dev.backing) {
                 (BackendKind::Nullio, _) => LuBackend::Null(NullIo::new(bs)),
+                (BackendKind::Blockio, Some(Backing::Bdev(f))) => {
+                    // SAFETY: as below, for the block device file.
+                    let b = unsafe { BlockIo::new(*f, bs) };
+                    LuBackend::Block(b.ok_or((EINVAL, "block_size does not suit the device"))?)
+                }
                 (_, Some(Backing::File(f))) | (_, Some(Backing::Bdev(f))) => {
                     // SAFETY: the device is enabled, so `f` is open and the tree (whose
                     // mutex our caller holds) keeps its reference for this call.
@@ -160,6 +167,7 @@ impl ConfigLuns {
             Some(lu) => match &lu.backend {
                 LuBackend::Null(b) => run(&lu.config, &lu.state, b, &ctx, cdb, buf),
                 LuBackend::File(b) => run(&lu.config, &lu.state, b, &ctx, cdb, buf),
+                LuBackend::Block(b) => run(&lu.config, &lu.state, b, &ctx, cdb, buf),
             },
             None => (exec::execute_no_lu(&ctx, cdb, buf), false),
         });
