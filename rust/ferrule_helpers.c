@@ -148,6 +148,11 @@ unsigned int ferrule_h_bdev_dma_alignment(struct file *bdev_file)
 	return bdev_dma_alignment(file_bdev(bdev_file));
 }
 
+unsigned int ferrule_h_bdev_max_discard_sectors(struct file *bdev_file)
+{
+	return bdev_max_discard_sectors(file_bdev(bdev_file));
+}
+
 void ferrule_h_bio_batch_start(struct ferrule_bio_batch *b)
 {
 	atomic_set(&b->pending, 1);

@@ -39,6 +39,7 @@ struct page *ferrule_h_sg_page(struct scatterlist *sg);
 /* blockio: the bdev's limits */
 unsigned int ferrule_h_bdev_logical_block_size(struct file *bdev_file);
 unsigned int ferrule_h_bdev_dma_alignment(struct file *bdev_file);
+unsigned int ferrule_h_bdev_max_discard_sectors(struct file *bdev_file);
 /*
  * blockio: the bios of one backend call, on the caller's stack. `pending` counts the bios in
  * flight plus one for the submitter; the last one out completes `done`; `error` keeps the

@@ -608,3 +608,31 @@ impl Backend for BlockIo {
         Ok((true, u64::MAX))
     }
 }
+
+#[kernel::prelude::kunit_tests(ferrule_blockio)]
+mod tests {
+    use super::io_error;
+    use kernel::error::code::*;
+    use scst_core::backend::IoError;
+
+    #[test]
+    fn bio_errors_map_to_sense_classes() {
+        let table = [
+            (EIO, false, IoError::Read(None)),
+            (EIO, true, IoError::Write(None)),
+            (ENODATA, false, IoError::Read(None)),
+            (EILSEQ, true, IoError::Write(None)),
+            (ENOSPC, true, IoError::NoSpace),
+            (ENOSPC, false, IoError::NoSpace),
+            (ENOMEM, false, IoError::Failed),
+            (EOPNOTSUPP, true, IoError::Failed),
+            (ENODEV, false, IoError::Failed),
+            (ETIMEDOUT, true, IoError::Failed),
+        ];
+        for (e, write, want) in table {
+            assert_eq!(io_error(e.to_errno(), write), want);
+        }
+        // Not an errno at all (a positive value) is not a medium error either.
+        assert_eq!(io_error(5, false), IoError::Failed);
+    }
+}

@@ -108,6 +108,13 @@ impl NoEngine {
                 "the block device's logical block size is larger than block_size",
             ));
         }
+        // SAFETY: as above.
+        let discard = unsafe { crate::bindings::ferrule_h_bdev_max_discard_sectors(f.cast()) };
+        if dev.cfg.thin && discard == 0 {
+            // SAFETY: we own the only reference.
+            unsafe { bindings::fput(f) };
+            return Err((EINVAL, "thin needs a block device that supports discard"));
+        }
         if bytes == 0 || bytes.checked_rem(bs) != Some(0) {
             // SAFETY: we own the only reference.
             unsafe { bindings::fput(f) };

@@ -3,7 +3,8 @@
 # Whole-LUN md5 round trip checked against the loop device, FUA write, SYNCHRONIZE CACHE,
 # UNMAP (punches holes in the sparse backing file: reads zeroes), WRITE SAME (zeroes, with
 # UNMAP, a pattern over more than one submission batch), VERIFY and COMPARE AND WRITE, a
-# 4096-byte LUN on a 4K-sector loop device and the refusal of block_size 512 on it,
+# 4096-byte LUN on a 4K-sector loop device and the refusal of block_size 512 on it (and of
+# thin on a device without discard),
 # `losetup -d` while enabled (loop defers the detach to our close), a null_blk device
 # powered off under a live LUN (I/O errors, no oops), then clean teardown and rmmod.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
@@ -49,6 +50,9 @@ check "f1 enable" enable f1
 check "null_blk device" bash -c "mkdir $NB && echo 16 > $NB/size && echo 1 > $NB/memory_backed && echo 1 > $NB/power"
 for i in $(seq 1 50); do [ -b /dev/ferrnb ] && break; sleep 0.1; done
 check "blockio device nb on null_blk" mkdev nb blockio 512 blknull /dev/ferrnb
+check "nb thin" w $D/nb/thin 1
+expect_errno "thin on a device without discard" "Invalid argument" w $D/nb/enable 1
+check "nb not thin" w $D/nb/thin 0
 check "nb enable" enable nb
 
 check "mkdir target" mkdir $T
