@@ -142,3 +142,94 @@ unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd)
 {
 	return blk_mq_unique_tag(scsi_cmd_to_rq(cmd));
 }
+
+struct page *ferrule_h_sg_page(struct scatterlist *sg)
+{
+	return sg_page(sg);
+}
+
+unsigned int ferrule_h_bdev_logical_block_size(struct file *bdev_file)
+{
+	return bdev_logical_block_size(file_bdev(bdev_file));
+}
+
+unsigned int ferrule_h_bdev_dma_alignment(struct file *bdev_file)
+{
+	return bdev_dma_alignment(file_bdev(bdev_file));
+}
+
+unsigned int ferrule_h_bdev_max_discard_sectors(struct file *bdev_file)
+{
+	return bdev_max_discard_sectors(file_bdev(bdev_file));
+}
+
+void ferrule_h_bio_batch_start(struct ferrule_bio_batch *b)
+{
+	atomic_set(&b->pending, 1);
+	atomic_set(&b->error, 0);
+	init_completion(&b->done);
+	blk_start_plug(&b->plug);
+}
+
+/*
+ * Submits what the plug holds, drops the submitter's count and waits for the last bio.
+ * complete() runs under the completion's lock and wait_for_completion() takes it before
+ * returning, so the batch may leave the stack as soon as this returns.
+ */
+int ferrule_h_bio_batch_wait(struct ferrule_bio_batch *b)
+{
+	blk_finish_plug(&b->plug);
+	if (!atomic_dec_and_test(&b->pending))
+		wait_for_completion_io(&b->done);
+	return atomic_read(&b->error);
+}
+
+static void ferrule_bio_end_io(struct bio *bio)
+{
+	struct ferrule_bio_batch *b = bio->bi_private;
+
+	if (bio->bi_status)
+		atomic_cmpxchg(&b->error, 0, blk_status_to_errno(bio->bi_status));
+	bio_put(bio);
+	if (atomic_dec_and_test(&b->pending))
+		complete(&b->done);
+}
+
+struct bio *ferrule_h_bio_alloc(struct block_device *bdev, unsigned short nr_vecs, bool write,
+				bool fua, unsigned long long sector, struct ferrule_bio_batch *b)
+{
+	blk_opf_t opf = write ? REQ_OP_WRITE | REQ_SYNC | (fua ? REQ_FUA : 0) : REQ_OP_READ;
+	struct bio *bio = bio_alloc(bdev, nr_vecs, opf, GFP_NOIO);
+
+	if (!bio)
+		return NULL;
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_private = b;
+	bio->bi_end_io = ferrule_bio_end_io;
+	return bio;
+}
+
+unsigned int ferrule_h_bio_size(struct bio *bio)
+{
+	return bio->bi_iter.bi_size;
+}
+
+/* Counts the bio in its batch and submits it; an empty bio is just freed. */
+void ferrule_h_bio_submit(struct bio *bio)
+{
+	struct ferrule_bio_batch *b = bio->bi_private;
+
+	if (!bio->bi_iter.bi_size) {
+		bio_put(bio);
+		return;
+	}
+	atomic_inc(&b->pending);
+	submit_bio(bio);
+}
+
+int ferrule_h_bdev_zeroout(struct block_device *bdev, unsigned long long sector,
+			   unsigned long long nr_sects, bool unmap)
+{
+	return blkdev_issue_zeroout(bdev, sector, nr_sects, GFP_KERNEL,
+				    unmap ? 0 : BLKDEV_ZERO_NOUNMAP);
+}

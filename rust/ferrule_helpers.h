@@ -12,6 +12,8 @@
 #include <linux/configfs.h>
 #include <linux/fs.h>
 #include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/completion.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
 void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
@@ -32,6 +34,31 @@ long long ferrule_h_bdev_size(struct file *bdev_file);
 /* fileio: `len` bytes of a scatterlist (after `skip`) from/to `file` at `pos`, zero-copy */
 long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned int nents,
 			  unsigned long skip, unsigned long len, long long pos, bool write);
+struct page *ferrule_h_sg_page(struct scatterlist *sg);
+
+/* blockio: the bdev's limits */
+unsigned int ferrule_h_bdev_logical_block_size(struct file *bdev_file);
+unsigned int ferrule_h_bdev_dma_alignment(struct file *bdev_file);
+unsigned int ferrule_h_bdev_max_discard_sectors(struct file *bdev_file);
+/*
+ * blockio: the bios of one backend call, on the caller's stack. `pending` counts the bios in
+ * flight plus one for the submitter; the last one out completes `done`; `error` keeps the
+ * first failed bio's errno. The plug batches submission until the wait.
+ */
+struct ferrule_bio_batch {
+	atomic_t pending;
+	atomic_t error;
+	struct completion done;
+	struct blk_plug plug;
+};
+void ferrule_h_bio_batch_start(struct ferrule_bio_batch *b);
+int ferrule_h_bio_batch_wait(struct ferrule_bio_batch *b);
+struct bio *ferrule_h_bio_alloc(struct block_device *bdev, unsigned short nr_vecs, bool write,
+				bool fua, unsigned long long sector, struct ferrule_bio_batch *b);
+unsigned int ferrule_h_bio_size(struct bio *bio);
+void ferrule_h_bio_submit(struct bio *bio);
+int ferrule_h_bdev_zeroout(struct block_device *bdev, unsigned long long sector,
+			   unsigned long long nr_sects, bool unmap);
 
 /* Engine: a read-mostly lock per target (init_rwsem is a macro with a lock class) and the
  * block layer's unique tag of a command (the task tag of the local fabric). */

@@ -5,6 +5,7 @@
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
 mod bindings;
+mod blockio;
 mod cfs;
 mod config;
 mod engine;

@@ -98,6 +98,23 @@ impl NoEngine {
         let bytes = unsafe { crate::bindings::ferrule_h_bdev_size(f) };
         let bytes = u64::try_from(bytes).unwrap_or(0);
         let bs = u64::from(dev.cfg.block_size);
+        // SAFETY: `f` is an open block device file.
+        let lbs = unsafe { crate::bindings::ferrule_h_bdev_logical_block_size(f.cast()) };
+        if u64::from(lbs) > bs {
+            // SAFETY: we own the only reference.
+            unsafe { bindings::fput(f) };
+            return Err((
+                EINVAL,
+                "the block device's logical block size is larger than block_size",
+            ));
+        }
+        // SAFETY: as above.
+        let discard = unsafe { crate::bindings::ferrule_h_bdev_max_discard_sectors(f.cast()) };
+        if dev.cfg.thin && discard == 0 {
+            // SAFETY: we own the only reference.
+            unsafe { bindings::fput(f) };
+            return Err((EINVAL, "thin needs a block device that supports discard"));
+        }
         if bytes == 0 || bytes.checked_rem(bs) != Some(0) {
             // SAFETY: we own the only reference.
             unsafe { bindings::fput(f) };

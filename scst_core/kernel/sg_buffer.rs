@@ -2,6 +2,7 @@
 //! A [`DataBuffer`] over a command's scatterlist: backends copy straight between their
 //! storage and the initiator's pages (one copy, no bounce buffer).
 
+use core::marker::PhantomData;
 use kernel::bindings;
 use scst_core::backend::DataBuffer;
 
@@ -110,6 +111,88 @@ impl SgBuffer {
     }
 }
 
+/// A piece of an [`SgBuffer`] inside one scatterlist entry, for building bios over the
+/// command's own pages. Borrows the buffer, so the pages stay valid while it lives.
+pub(crate) struct SgSegment<'a> {
+    entry: *mut bindings::scatterlist,
+    /// Byte offset of the piece from the start of the entry's data.
+    skip: u32,
+    len: u32,
+    _buf: PhantomData<&'a SgBuffer>,
+}
+
+impl SgSegment<'_> {
+    /// The entry's first page (the piece starts `offset()` bytes into it, possibly past the
+    /// first page: an entry covers physically contiguous pages).
+    pub(crate) fn page(&self) -> *mut bindings::page {
+        // SAFETY: `entry` is a valid entry of the borrowed buffer's scatterlist (built only by
+        // `SgBuffer::for_each_segment`, whose borrow `'a` keeps the list alive).
+        unsafe { crate::bindings::ferrule_h_sg_page(self.entry.cast()).cast() }
+    }
+
+    /// Byte offset of the piece from the start of `page()`.
+    pub(crate) fn offset(&self) -> u32 {
+        // SAFETY: as in `page`.
+        let base = unsafe { (*self.entry).offset };
+        base.saturating_add(self.skip)
+    }
+
+    /// Length in bytes (never 0).
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+}
+
+impl SgBuffer {
+    /// Calls `f` for each piece of `[off, off + len)`, one per scatterlist entry it touches,
+    /// in order. Stops at the first error. `Err(EINVAL)` when the range is outside the buffer.
+    /// (A read into the pieces needs the `&mut SgBuffer` the backend gets for it.)
+    pub(crate) fn for_each_segment<'a, E: From<kernel::error::Error>>(
+        &'a self,
+        off: usize,
+        len: usize,
+        mut f: impl FnMut(SgSegment<'a>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let end = off.checked_add(len).ok_or(kernel::error::code::EINVAL)?;
+        if end > self.len {
+            return Err(kernel::error::code::EINVAL.into());
+        }
+        let mut skip = off;
+        let mut left = len;
+        let mut sg = self.sgl;
+        let mut i = 0u32;
+        while left > 0 && i < self.nents && !sg.is_null() {
+            // SAFETY: by the type invariant `sgl` heads `nents` valid entries and `sg` is
+            // entry `i < nents`, reached with `sg_next`.
+            let entry_len = unsafe { (*sg).length } as usize;
+            if skip >= entry_len {
+                skip -= entry_len;
+            } else {
+                let n = (entry_len - skip).min(left);
+                f(SgSegment {
+                    entry: sg,
+                    // Both fit: `skip < n + skip <= entry_len`, a u32.
+                    skip: skip as u32,
+                    len: n as u32,
+                    _buf: PhantomData,
+                })?;
+                left -= n;
+                skip = 0;
+            }
+            i = i.wrapping_add(1);
+            if i < self.nents {
+                // SAFETY: `sg` is a valid entry that is not the last of the list.
+                sg = unsafe { bindings::sg_next(sg) };
+            }
+        }
+        if left > 0 {
+            // The invariant says the list covers `self.len`; do not trust it blindly.
+            return Err(kernel::error::code::EINVAL.into());
+        }
+        Ok(())
+    }
+}
+
 impl DataBuffer for SgBuffer {
     fn len(&self) -> usize {
         self.len
@@ -211,6 +294,43 @@ mod tests {
         assert_eq!(sg.byte(100), pattern(50));
         assert_eq!(sg.byte(349), pattern(299));
         assert_eq!(sg.byte(350), 0);
+        Ok(())
+    }
+
+    /// (length, offset into the first page) of each piece of `[off, off + len)`.
+    fn pieces(buf: &SgBuffer, off: usize, len: usize) -> Result<KVec<(u32, u32)>> {
+        let mut v = KVec::new();
+        buf.for_each_segment(off, len, |s| -> Result {
+            v.push((s.len(), s.offset()), GFP_KERNEL)?;
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    #[test]
+    fn segments_follow_the_entries() -> Result {
+        let mut sg = Sg::new(0)?;
+        let base: [u32; 3] = [0, 1, 2].map(|i| (sg.bufs[i].as_ptr() as usize & 4095) as u32);
+        let buf = sg.buffer();
+        let all = pieces(&buf, 50, TOTAL - 50)?;
+        assert_eq!(
+            &all[..],
+            &[(50, base[0] + 50), (4096, base[1]), (37, base[2])]
+        );
+        let inner = pieces(&buf, 200, 1000)?;
+        assert_eq!(&inner[..], &[(1000, base[1] + 100)]);
+        let edge = pieces(&buf, 99, 2)?;
+        assert_eq!(&edge[..], &[(1, base[0] + 99), (1, base[1])]);
+        assert_eq!(pieces(&buf, 300, 0)?.len(), 0);
+        assert!(pieces(&buf, 1, TOTAL).is_err());
+        assert!(pieces(&buf, usize::MAX, 2).is_err());
+        // The walk stops at the first error the callback returns.
+        let mut calls = 0;
+        let r = buf.for_each_segment(0, TOTAL, |_| -> Result {
+            calls += 1;
+            Err(EIO)
+        });
+        assert_eq!((r, calls), (Err(EIO), 1));
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! lock-free part (configuration, mode atomics, backend) and the locked part (reservations,
 //! unit attentions, task set) behind a spinlock that is never held across backend I/O.
 
+use crate::blockio::BlockIo;
 use crate::fileio::FileIo;
 use crate::nullio::NullIo;
 use crate::ramdisk::RamDisk;
@@ -20,6 +21,7 @@ use scst_core::types::DeviceId;
 pub(crate) enum Io {
     Null(NullIo),
     File(FileIo),
+    Block(BlockIo),
     /// The `local_demo=1` RAM LU.
     Ram(Pin<KBox<RamDisk>>),
 }
@@ -46,6 +48,7 @@ macro_rules! dispatch {
         match $io {
             Io::Null($b) => $e,
             Io::File($b) => $e,
+            Io::Block($b) => $e,
             Io::Ram(r) => {
                 let $b: &RamDisk = r;
                 $e

@@ -13,6 +13,7 @@
 //! events take the write side. Per-LU state has its own spinlock inside the store, never
 //! held across backend I/O.
 
+use crate::blockio::BlockIo;
 use crate::config::{self, BackendKind, Backing, Device};
 use crate::fileio::FileIo;
 use crate::nullio::NullIo;
@@ -105,7 +106,13 @@ fn build_lu(dev: &Device) -> Result<(scst_core::device::DeviceConfig, LuBackend)
     cfg.max_xfer_blocks = cfg.max_xfer_blocks.min(max_blocks).max(1);
     let io = match (dev.backend, &dev.backing) {
         (BackendKind::Nullio, _) => Io::Null(NullIo::new(bs)),
-        (_, Some(Backing::File(f))) | (_, Some(Backing::Bdev(f))) => {
+        (BackendKind::Blockio, Some(Backing::Bdev(f))) => {
+            // SAFETY: the device is enabled, so `f` is its open block device file, and the
+            // config tree (whose mutex our caller holds) keeps its reference for this call.
+            let b = unsafe { BlockIo::new(*f, bs) };
+            Io::Block(b.ok_or((EINVAL, "block_size does not suit the device"))?)
+        }
+        (_, Some(Backing::File(f))) => {
             // SAFETY: the device is enabled, so `f` is open, and the config tree (whose mutex
             // our caller holds) keeps its reference for this call.
             let f = unsafe { FileIo::new(*f, bs) };
