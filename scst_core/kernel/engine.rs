@@ -100,7 +100,11 @@ pub(crate) fn demo_engine(null_blocks: u64, ram_bytes: usize) -> Result<Arc<Engi
     let ram_config = lu_config(ram_blocks as u64, b"RAMDISK", 1)?;
     let ram = KBox::pin_init(RamDisk::new(ram_bytes, bs)?, GFP_KERNEL)?;
     let mut store = Store::new();
-    store.add(NULL_DEVICE, null_config, LuBackend::new(Io::Null(NullIo::new(bs)))?)?;
+    store.add(
+        NULL_DEVICE,
+        null_config,
+        LuBackend::new(Io::Null(NullIo::new(bs)))?,
+    )?;
     store.add(RAM_DEVICE, ram_config, LuBackend::new(Io::Ram(ram))?)?;
     Engine::with_store(
         &*demo_acl()?,

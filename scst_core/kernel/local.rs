@@ -19,8 +19,8 @@ use core::ffi::c_int;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings as kb;
-use kernel::prelude::*;
 use kernel::new_mutex;
+use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::{device, faux, ModuleMetadata};
 use scst_core::tmf::{TmfFunction, TmfResponse};
@@ -260,7 +260,10 @@ unsafe extern "C" fn run_command(work: *mut kb::work_struct) {
 unsafe fn eh_tmf(cmd: *mut bindings::scsi_cmnd, f: TmfFunction) -> c_int {
     // SAFETY: the EH passes a command of one of our live hosts, whose device is live.
     let (target, lun) = unsafe { (target_data((*(*cmd).device).host), (*(*cmd).device).lun) };
-    let r = target.nexus.engine.task_management(target.nexus.s_id, lun, f);
+    let r = target
+        .nexus
+        .engine
+        .task_management(target.nexus.s_id, lun, f);
     if r != TmfResponse::FunctionComplete && r != TmfResponse::FunctionSucceeded {
         pr_info!("local: task management for LUN {} answered {:?}\n", lun, r);
     }

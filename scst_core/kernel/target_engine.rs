@@ -20,8 +20,8 @@ use crate::nullio::NullIo;
 use crate::rwsem::RwSem;
 use crate::scsi::ScsiCmd;
 use crate::store::{Io, LuBackend, Store};
-use kernel::prelude::*;
 use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 use scst_core::acl::{AclTable, WwpnText};
@@ -142,7 +142,10 @@ fn sync_store(
             continue;
         };
         if busy(id) {
-            return Err((EBUSY, "a mapped device is exported by another enabled target"));
+            return Err((
+                EBUSY,
+                "a mapped device is exported by another enabled target",
+            ));
         }
         let (cfg, backend) = build_lu(dev)?;
         store
@@ -283,7 +286,10 @@ impl Engine {
                     match sub {
                         Submitted::Done(r) => break r,
                         Submitted::Run(r) => {
-                            match live.target.finish_running(&live.store, &r, cdb, buf, &mut ev) {
+                            match live
+                                .target
+                                .finish_running(&live.store, &r, cdb, buf, &mut ev)
+                            {
                                 Submitted::Done(r) => break r,
                                 // `finish_running` only returns Done.
                                 other => sub = other,
@@ -332,9 +338,7 @@ impl Engine {
             let Some(v) = live.target.session(r) else {
                 continue;
             };
-            let group = acl
-                .group_name(acl.resolve(info.nexus.wwpn))
-                .unwrap_or(b"?");
+            let group = acl.group_name(acl.resolve(info.nexus.wwpn)).unwrap_or(b"?");
             write!(
                 out,
                 "{} {:06x} ",

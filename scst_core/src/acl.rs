@@ -1041,7 +1041,10 @@ mod tests {
         assert_eq!(*a, *b);
         assert_eq!(b.generation(), a.generation());
         assert_eq!(b.resolve(Wwpn(0x2100_0024_ff31_4c5a)), g);
-        let luns: Vec<_> = b.luns_of(g).map(|(l, m)| (l, m.device, m.read_only)).collect();
+        let luns: Vec<_> = b
+            .luns_of(g)
+            .map(|(l, m)| (l, m.device, m.read_only))
+            .collect();
         assert_eq!(luns, vec![(3, DeviceId(7), true)]);
     }
     use std::string::ToString;

@@ -153,11 +153,15 @@ mod tests {
             super::parse_wwpn_list("2100000000000001, 21:00:00:00:00:00:00:02").unwrap(),
             "21:00:00:00:00:00:00:01 21:00:00:00:00:00:00:02"
         );
-        assert!(super::parse_wwpn_list("21:00:00:00:00:00:00:01 2100000000000001")
-            .unwrap_err()
-            .contains("twice"));
+        assert!(
+            super::parse_wwpn_list("21:00:00:00:00:00:00:01 2100000000000001")
+                .unwrap_err()
+                .contains("twice")
+        );
         assert!(super::parse_wwpn_list("").is_err());
-        let nine: Vec<String> = (1..=9).map(|i| format!("21:00:00:00:00:00:00:0{i}")).collect();
+        let nine: Vec<String> = (1..=9)
+            .map(|i| format!("21:00:00:00:00:00:00:0{i}"))
+            .collect();
         assert!(super::parse_wwpn_list(&nine.join(" ")).is_err());
     }
     use super::*;
