@@ -4,6 +4,7 @@
 //! This crate is the kernel glue. The target logic lives in the `scst_core` crate (pure Rust,
 //! linked into this same module by Kbuild), which is also host-tested with `cargo test`.
 
+mod aptpl;
 mod bindings;
 mod blockio;
 mod cfs;

@@ -158,7 +158,8 @@ impl Store {
         let mut locked = KBox::<LuLocked>::new_uninit(GFP_KERNEL)?;
         LuLocked::init(&mut locked);
         // SAFETY: `LuLocked::init` initialised the box's contents.
-        let locked = unsafe { locked.assume_init() };
+        let mut locked = unsafe { locked.assume_init() };
+        crate::aptpl::load(config.serial(), &mut locked);
         let lu = KBox::pin_init(
             pin_init!(StoreLu {
                 id,

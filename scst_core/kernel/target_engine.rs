@@ -13,6 +13,7 @@
 //! events take the write side. Per-LU state has its own spinlock inside the store, never
 //! held across backend I/O.
 
+use crate::aptpl;
 use crate::blockio::BlockIo;
 use crate::config::{self, BackendKind, Backing, Device};
 use crate::fileio::FileIo;
@@ -26,11 +27,11 @@ use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 use scst_core::acl::{AclTable, WwpnText};
 use scst_core::identity::{Nexus, SessionRef, Teardown};
-use scst_core::lu::TaskEvents;
+use scst_core::lu::{LuStore, TaskEvents};
 use scst_core::target::{Command, PortConfig, Submitted, Target, TargetEvents};
 use scst_core::task_set::{AbortOutcome, TaskKey};
 use scst_core::tmf::{AbortNotice, TmfFunction, TmfResponse};
-use scst_core::types::{DeviceId, Handle, LocalPort, Lun, PortId, TaskAttr, Wwpn};
+use scst_core::types::{DeviceId, Handle, LocalPort, Lun, PortId, ScsiStatus, TaskAttr, Wwpn};
 
 /// Sessions per local target: one per initiator WWPN it presents.
 pub(crate) const SESSIONS: usize = config::MAX_LOCAL_INITIATORS;
@@ -39,6 +40,8 @@ const LOCAL_PORT: LocalPort = LocalPort {
     target: 0,
     vp_index: 0,
 };
+/// PERSISTENT RESERVE OUT.
+const PERSISTENT_RESERVE_OUT: u8 = 0x5f;
 /// The midlayer's transfer limit in 512-byte sectors (see `local.rs`).
 pub(crate) const MAX_SECTORS: u32 = crate::engine::MAX_SECTORS;
 
@@ -92,6 +95,9 @@ pub(crate) struct Engine {
     wake_lock: Mutex<()>,
     #[pin]
     wake: CondVar,
+    /// Serialises APTPL image writes, so the file always ends with the latest state.
+    #[pin]
+    aptpl: Mutex<()>,
 }
 
 /// The LU configuration and backend for `dev` as `t` exports it.
@@ -219,6 +225,7 @@ impl Engine {
                 wake_seq: AtomicU64::new(0),
                 wake_lock <- new_mutex!(()),
                 wake <- new_condvar!(),
+                aptpl <- new_mutex!(()),
             }),
             GFP_KERNEL,
         )
@@ -308,7 +315,54 @@ impl Engine {
             (result, d_sense)
         };
         self.notify(&mut ev);
+        if cdb.first() == Some(&PERSISTENT_RESERVE_OUT) && result.status == ScsiStatus::Good {
+            self.persist_reservations(s_id, lun);
+        }
         crate::engine::complete(cmd, &result, d_sense);
+    }
+
+    /// After a successful PERSISTENT RESERVE OUT: writes the LU's reservation image to stable
+    /// storage if APTPL is set, or empties it if APTPL was cleared (see `aptpl.rs`).
+    fn persist_reservations(&self, s_id: PortId, lun: Lun) {
+        let mut image = KVec::new();
+        if image.resize(aptpl::IMAGE_MAX, 0u8, GFP_KERNEL).is_err() {
+            pr_warn!("aptpl: out of memory: reservation state not saved\n");
+            return;
+        }
+        let _serialised = self.aptpl.lock();
+        let mut serial = [0u8; 64];
+        let (n_serial, len) = {
+            let live = self.live.read();
+            let Some(dev) = device_of(&live, s_id, lun) else {
+                return;
+            };
+            let Some(sh) = live.store.shared_of(dev) else {
+                return;
+            };
+            let src = sh.config.serial();
+            let n = src.len().min(serial.len());
+            if let (Some(d), Some(s)) = (serial.get_mut(..n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            let len = live
+                .store
+                .with_locked(dev, |_, l| match l.take_pr_change() {
+                    None => None,
+                    Some(false) => Some(0),
+                    Some(true) => l.export_pr(&mut image).ok(),
+                })
+                .flatten();
+            (n, len)
+        };
+        let Some(len) = len else { return };
+        let serial = serial.get(..n_serial).unwrap_or(&[]);
+        if let Err(e) = aptpl::store(serial, image.get(..len).unwrap_or(&[])) {
+            pr_warn!(
+                "aptpl: device {}: reservation state not saved ({:?})\n",
+                crate::config::Bytes(serial),
+                e
+            );
+        }
     }
 
     /// A task management function from the session at `s_id` (the midlayer's error
@@ -381,14 +435,20 @@ impl Engine {
     }
 }
 
-/// Whether the LU that `lun` names for the session at `s_id` reports descriptor sense.
-fn d_sense_of(live: &Live, s_id: PortId, lun: Lun) -> bool {
+/// The device `lun` names for the session at `s_id`, if any.
+fn device_of(live: &Live, s_id: PortId, lun: Lun) -> Option<DeviceId> {
     live.target
         .sessions()
         .lookup_sid(LOCAL_PORT, s_id)
         .ok()
         .and_then(|r| live.target.session(r))
         .and_then(|v| v.lookup(lun).ok())
-        .and_then(|m| live.store.shared_of(m.device))
+        .map(|m| m.device)
+}
+
+/// Whether the LU that `lun` names for the session at `s_id` reports descriptor sense.
+fn d_sense_of(live: &Live, s_id: PortId, lun: Lun) -> bool {
+    device_of(live, s_id, lun)
+        .and_then(|d| live.store.shared_of(d))
         .is_some_and(|s| s.state.d_sense())
 }

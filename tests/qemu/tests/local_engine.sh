@@ -131,6 +131,25 @@ expect_eq "READ CAPACITY shows the new size" 49152 "$(sg_readcap $dA | sed -n 's
 echo 1 > /sys/block/${dA#/dev/}/device/rescan
 expect_eq "Linux sees 24 MiB after a rescan" 25165824 "$(blockdev --getsize64 $dA)"
 
+# --- APTPL: reservation state that survives the target going down ------------------------------
+mkdir -p /var/lib/ferrule/pr 2>/dev/null || { mount -t tmpfs none /var/lib && mkdir -p /var/lib/ferrule/pr; }
+check "A registers with APTPL" sg_persist -n --out --register --param-sark=0xa11 --param-aptpl $dA
+check "the image is stored" test -s /var/lib/ferrule/pr/eng1
+check "target off and on again" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
+dA=$(disk_on_host $(host_of_initiator 0) eng1); clear_ua $dA
+keys=$(sg_persist -n --in -k $dA); echo "$keys"
+check "A's key came back from the image" grep -q 0xa11 <<<"$keys"
+check "A unregisters (APTPL off)" sg_persist -n --out --register --param-rk=0xa11 --param-sark=0 $dA
+check "the image is emptied" test ! -s /var/lib/ferrule/pr/eng1
+check "target off and on again" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
+dA=$(disk_on_host $(host_of_initiator 0) eng1); clear_ua $dA
+check "no keys after the restart" bash -c "! sg_persist -n --in -k $dA | grep -q 0x"
+printf 'garbage' > /var/lib/ferrule/pr/eng1
+check "a corrupt image is ignored at enable" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
+check "and logged" bash -c "dmesg | grep -q 'eng1: not a valid reservation image'"
+rm -f /var/lib/ferrule/pr/eng1
+dA=$(disk_on_host $(host_of_initiator 0) eng1); clear_ua $dA
+
 # --- disable and rmmod under fio load ----------------------------------------------------------
 fio --name=load --filename=$dA --direct=1 --ioengine=libaio --iodepth=32 --rw=randrw --bs=4k \
   --offset=8M --size=8M --runtime=60 --time_based --output=$tmp/fio.txt >/dev/null 2>&1 &
