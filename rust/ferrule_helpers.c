@@ -233,3 +233,9 @@ int ferrule_h_bdev_zeroout(struct block_device *bdev, unsigned long long sector,
 	return blkdev_issue_zeroout(bdev, sector, nr_sects, GFP_KERNEL,
 				    unmap ? 0 : BLKDEV_ZERO_NOUNMAP);
 }
+
+struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags,
+				   unsigned short mode)
+{
+	return file_open_root(&dir->f_path, name, flags, mode);
+}

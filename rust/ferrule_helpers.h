@@ -65,4 +65,9 @@ int ferrule_h_bdev_zeroout(struct block_device *bdev, unsigned long long sector,
 void ferrule_h_init_rwsem(struct rw_semaphore *sem);
 unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd);
 
+/* APTPL images: open `name` relative to an open directory (the worker threads that save
+ * them may have another root than the process that configured the target). */
+struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags,
+				   unsigned short mode);
+
 #endif

@@ -104,14 +104,16 @@ pub(crate) fn demo_engine(null_blocks: u64, ram_bytes: usize) -> Result<Arc<Engi
         NULL_DEVICE,
         null_config,
         LuBackend::new(Io::Null(NullIo::new(bs)))?,
+        None,
     )?;
-    store.add(RAM_DEVICE, ram_config, LuBackend::new(Io::Ram(ram))?)?;
+    store.add(RAM_DEVICE, ram_config, LuBackend::new(Io::Ram(ram))?, None)?;
     Engine::with_store(
         &*demo_acl()?,
         store,
         LOCAL_TARGET_WWPN,
         1,
         &[LOCAL_INITIATOR_WWPN],
+        None,
     )
     .map_err(|(e, why)| {
         pr_err!("local: demo target: {}\n", why);

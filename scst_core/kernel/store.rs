@@ -3,6 +3,7 @@
 //! lock-free part (configuration, mode atomics, backend) and the locked part (reservations,
 //! unit attentions, task set) behind a spinlock that is never held across backend I/O.
 
+use crate::aptpl::Dir;
 use crate::blockio::BlockIo;
 use crate::fileio::FileIo;
 use crate::nullio::NullIo;
@@ -151,7 +152,14 @@ impl Store {
     }
 
     /// Adds an LU for device `id` (fresh reservation, unit attention and task state).
-    pub(crate) fn add(&mut self, id: DeviceId, config: DeviceConfig, backend: LuBackend) -> Result {
+    /// Reservation state stored with APTPL for this device is restored from `aptpl`.
+    pub(crate) fn add(
+        &mut self,
+        id: DeviceId,
+        config: DeviceConfig,
+        backend: LuBackend,
+        aptpl: Option<&Dir>,
+    ) -> Result {
         let Err(at) = self.index(id) else {
             return Err(EEXIST);
         };
@@ -159,7 +167,9 @@ impl Store {
         LuLocked::init(&mut locked);
         // SAFETY: `LuLocked::init` initialised the box's contents.
         let mut locked = unsafe { locked.assume_init() };
-        crate::aptpl::load(config.serial(), &mut locked);
+        if let Some(d) = aptpl {
+            d.load(config.serial(), &mut locked);
+        }
         let lu = KBox::pin_init(
             pin_init!(StoreLu {
                 id,

@@ -21,7 +21,7 @@ use crate::nullio::NullIo;
 use crate::rwsem::RwSem;
 use crate::scsi::ScsiCmd;
 use crate::store::{Io, LuBackend, Store};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
@@ -98,6 +98,10 @@ pub(crate) struct Engine {
     /// Serialises APTPL image writes, so the file always ends with the latest state.
     #[pin]
     aptpl: Mutex<()>,
+    /// Where APTPL images are stored (`None`: in memory only).
+    aptpl_dir: Option<aptpl::Dir>,
+    /// The missing directory was logged.
+    aptpl_warned: AtomicBool,
 }
 
 /// The LU configuration and backend for `dev` as `t` exports it.
@@ -137,6 +141,7 @@ fn sync_store(
     t: &config::Target,
     devices: &[KBox<Device>],
     busy: &dyn Fn(DeviceId) -> bool,
+    aptpl_dir: Option<&aptpl::Dir>,
     added: &mut KVec<DeviceId>,
 ) -> Result<(), Fail> {
     for l in t.luns.iter() {
@@ -155,7 +160,7 @@ fn sync_store(
         }
         let (cfg, backend) = build_lu(dev)?;
         store
-            .add(id, cfg, backend)
+            .add(id, cfg, backend, aptpl_dir)
             .map_err(|_| (ENOMEM, "out of memory"))?;
         added
             .push(id, GFP_KERNEL)
@@ -173,10 +178,18 @@ impl Engine {
         devices: &[KBox<Device>],
         busy: &dyn Fn(DeviceId) -> bool,
     ) -> Result<Arc<Self>, Fail> {
+        let dir = aptpl::Dir::open();
         let mut store = Store::new();
         let mut added = KVec::new();
-        sync_store(&mut store, t, devices, busy, &mut added)?;
-        Self::with_store(&t.acl, store, t.wwpn, t.rel_port, t.initiators.as_slice())
+        sync_store(&mut store, t, devices, busy, dir.as_ref(), &mut added)?;
+        Self::with_store(
+            &t.acl,
+            store,
+            t.wwpn,
+            t.rel_port,
+            t.initiators.as_slice(),
+            dir,
+        )
     }
 
     /// An engine over `store` with a copy of `acl`, target port `wwpn` / `rel_port`, and one
@@ -189,6 +202,7 @@ impl Engine {
         wwpn: Wwpn,
         rel_port: u16,
         initiators: &[Wwpn],
+        aptpl_dir: Option<aptpl::Dir>,
     ) -> Result<Arc<Self>, Fail> {
         let oom = |_| (ENOMEM, "out of memory");
         let mut target = VBox::<Target<SESSIONS>>::new_uninit(GFP_KERNEL).map_err(oom)?;
@@ -226,6 +240,8 @@ impl Engine {
                 wake_lock <- new_mutex!(()),
                 wake <- new_condvar!(),
                 aptpl <- new_mutex!(()),
+                aptpl_dir,
+                aptpl_warned: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )
@@ -248,7 +264,7 @@ impl Engine {
         let mut live = self.live.write();
         let Live { target, store } = &mut *live;
         let mut added = KVec::new();
-        let r = sync_store(store, t, devices, busy, &mut added);
+        let r = sync_store(store, t, devices, busy, self.aptpl_dir.as_ref(), &mut added);
         for id in added.iter() {
             target.lu_added(store, *id);
         }
@@ -324,6 +340,14 @@ impl Engine {
     /// After a successful PERSISTENT RESERVE OUT: writes the LU's reservation image to stable
     /// storage if APTPL is set, or empties it if APTPL was cleared (see `aptpl.rs`).
     fn persist_reservations(&self, s_id: PortId, lun: Lun) {
+        let Some(dir) = &self.aptpl_dir else {
+            if !self.aptpl_warned.swap(true, Ordering::Relaxed) {
+                pr_warn!(
+                    "aptpl: /var/lib/ferrule/pr is missing: APTPL state is kept in memory only\n"
+                );
+            }
+            return;
+        };
         let mut image = KVec::new();
         if image.resize(aptpl::IMAGE_MAX, 0u8, GFP_KERNEL).is_err() {
             pr_warn!("aptpl: out of memory: reservation state not saved\n");
@@ -356,7 +380,7 @@ impl Engine {
         };
         let Some(len) = len else { return };
         let serial = serial.get(..n_serial).unwrap_or(&[]);
-        if let Err(e) = aptpl::store(serial, image.get(..len).unwrap_or(&[])) {
+        if let Err(e) = dir.store(serial, image.get(..len).unwrap_or(&[])) {
             pr_warn!(
                 "aptpl: device {}: reservation state not saved ({:?})\n",
                 crate::config::Bytes(serial),
