@@ -69,17 +69,7 @@ impl Dir {
         // SAFETY: `path` is NUL-terminated and outlives the call; `filp_open` returns an
         // owned reference or an ERR_PTR.
         let f = unsafe { bindings::filp_open(path.as_char_ptr(), flags as i32, 0) };
-        match from_err_ptr(f) {
-            Ok(f) => Some(Dir(File(f))),
-            Err(e) => {
-                pr_info!(
-                    "aptpl: {} unavailable ({:?}): APTPL state is not persisted\n",
-                    DIR,
-                    e
-                );
-                None
-            }
-        }
+        from_err_ptr(f).ok().map(|f| Dir(File(f)))
     }
 
     fn open_file(&self, serial: &[u8], flags: u32) -> Result<File> {

@@ -13,6 +13,9 @@ IA=50:01:40:5e:00:00:bb:01
 IB=50:01:40:5e:00:00:bb:02
 tmp=$(mktemp -d)
 mkdir -p /tmp/le && mount -t tmpfs none /tmp/le
+# APTPL images go to /var/lib/ferrule/pr, opened when a target is enabled (the guest's root
+# is the host's, read-only: give /var/lib a tmpfs if needed).
+mkdir -p /var/lib/ferrule/pr 2>/dev/null || { mount -t tmpfs none /var/lib && mkdir -p /var/lib/ferrule/pr; }
 
 # disks_of SERIAL: every /dev/sdX whose unit serial is SERIAL, one per line, with its host.
 disks_of() {
@@ -132,7 +135,6 @@ echo 1 > /sys/block/${dA#/dev/}/device/rescan
 expect_eq "Linux sees 24 MiB after a rescan" 25165824 "$(blockdev --getsize64 $dA)"
 
 # --- APTPL: reservation state that survives the target going down ------------------------------
-mkdir -p /var/lib/ferrule/pr 2>/dev/null || { mount -t tmpfs none /var/lib && mkdir -p /var/lib/ferrule/pr; }
 check "A registers with APTPL" sg_persist -n --out --register --param-sark=0xa11 --param-aptpl $dA
 check "the image is stored" test -s /var/lib/ferrule/pr/eng1
 check "target off and on again" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
