@@ -145,7 +145,7 @@ check "A unregisters (APTPL off)" sg_persist -n --out --register --param-rk=0xa1
 check "the image is emptied" test ! -s /var/lib/ferrule/pr/eng1
 check "target off and on again" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
 dA=$(disk_on_host $(host_of_initiator 0) eng1); clear_ua $dA
-check "no keys after the restart" bash -c "! sg_persist -n --in -k $dA | grep -q 0x"
+check "no keys after the restart" bash -c "sg_persist -n --in -k $dA | grep -q 'NO registered'"
 printf 'garbage' > /var/lib/ferrule/pr/eng1
 check "a corrupt image is ignored at enable" bash -c "echo 0 > $T/enable && echo 1 > $T/enable"
 check "and logged" bash -c "dmesg | grep -q 'eng1: not a valid reservation image'"
