@@ -103,6 +103,7 @@ if [ "$only" != dkms ]; then
   install -D -m 0644 packaging/systemd/ferrule.service "$d/usr/lib/systemd/system/ferrule.service"
   install -D -m 0644 packaging/default/ferrule "$d/etc/default/ferrule"
   install -d -m 0755 "$d/etc/ferrule"
+  install -d -m 0700 "$d/var/lib/ferrule/pr"   # APTPL reservation images (the kernel writes them)
   install -D -m 0644 Documentation/man/ferrule.8 "$d/usr/share/man/man8/ferrule.8"
   gzip -9n "$d/usr/share/man/man8/ferrule.8"
   install -D -m 0644 tools/ferrule/completions/ferrule.bash "$d/usr/share/bash-completion/completions/ferrule"
