@@ -71,8 +71,9 @@ long long ferrule_h_bdev_size(struct file *bdev_file)
 	return bdev_nr_bytes(file_bdev(bdev_file));
 }
 
-/* Segments per vfs_iter_{read,write} call (bvecs on the stack: 16 * 16 bytes). */
-#define FERRULE_FILE_IO_BATCH 16
+/* Segments per vfs_iter_{read,write} call (bvecs on the stack: 64 * 16 bytes; 256 KiB of
+ * 4 KiB pages, so a typical command is one call, as in LIO). */
+#define FERRULE_FILE_IO_BATCH 64
 
 /*
  * Up to FERRULE_FILE_IO_BATCH scatterlist segments per vfs_iter_{read,write} call, as bvecs:

@@ -5,9 +5,6 @@
 use crate::sg_buffer::SgBuffer;
 use scst_core::backend::{Backend, Compare, DataBuffer, IoError};
 
-/// Zero source for reads; one page so a read is a handful of copies per page.
-static ZEROES: [u8; 4096] = [0; 4096];
-
 /// Byte length of `blocks` blocks of `block_size`.
 pub(crate) fn span(blocks: u64, block_size: usize) -> Result<usize, IoError> {
     usize::try_from(blocks)
@@ -16,19 +13,13 @@ pub(crate) fn span(blocks: u64, block_size: usize) -> Result<usize, IoError> {
         .ok_or(IoError::Failed)
 }
 
-/// Fills `len` bytes of `buf` at `off` with zeroes.
+/// Fills `len` bytes of `buf` at `off` with zeroes (one pass over the scatterlist).
 pub(crate) fn zero_fill(buf: &mut SgBuffer, off: usize, len: usize) -> Result<(), IoError> {
-    let mut done = 0usize;
-    while done < len {
-        let n = (len - done).min(ZEROES.len());
-        let at = off.checked_add(done).ok_or(IoError::Failed)?;
-        let src = ZEROES.get(..n).ok_or(IoError::Failed)?;
-        if buf.write_at(at, src) != n {
-            return Err(IoError::Failed);
-        }
-        done += n;
+    if buf.zero(off, len) == len {
+        Ok(())
+    } else {
+        Err(IoError::Failed)
     }
-    Ok(())
 }
 
 /// Offset of the first nonzero byte among `len` bytes of `buf` at `off`.

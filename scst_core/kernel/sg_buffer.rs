@@ -99,6 +99,24 @@ impl SgBuffer {
         self.file_io(file, off, len, pos, false)
     }
 
+    /// Zeroes `len` bytes at `off` in one pass over the scatterlist (`sg_zero_buffer`);
+    /// returns the bytes zeroed (short at the buffer's end).
+    pub(crate) fn zero(&mut self, off: usize, len: usize) -> usize {
+        let Some(room) = self.len.checked_sub(off) else {
+            return 0;
+        };
+        let n = len.min(room);
+        let Ok(skip) = bindings::off_t::try_from(off) else {
+            return 0;
+        };
+        if n == 0 {
+            return 0;
+        }
+        // SAFETY: by the type invariant the scatterlist is valid, covers `self.len` bytes of
+        // which `off..off + n` is in range, and is ours to write (`&mut self`).
+        unsafe { bindings::sg_zero_buffer(self.sgl, self.nents, n, skip) }
+    }
+
     /// Writes `len` bytes of the buffer at `off` to `file` at `pos`. `file` is open.
     pub(crate) fn write_to_file(
         &self,
