@@ -90,7 +90,14 @@ fn alloc_vectors<'a>(
 
 /// Logs the failed step once and passes the error on.
 fn step<T>(pdev: &pci::Device<Core<'_>>, what: &str, r: Result<T>) -> Result<T> {
-    r.inspect_err(|e| dev_err!(pdev, "qla2x00t: probe failed at {}: {:?}\n", what, e))
+    r.inspect_err(|e| {
+        dev_err!(
+            pdev,
+            "qla2x00t: probe failed at {}: errno {}\n",
+            what,
+            e.to_errno()
+        )
+    })
 }
 
 impl pci::Driver for QlaPciDriver {
