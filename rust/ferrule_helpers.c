@@ -3,6 +3,7 @@
 #include "ferrule_helpers.h"
 #include <linux/bvec.h>
 #include <linux/uio.h>
+#include <linux/moduleparam.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -239,4 +240,25 @@ struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags
 				   unsigned short mode)
 {
 	return file_open_root(&dir->f_path, name, flags, mode);
+}
+
+void ferrule_h_init_completion(struct completion *c)
+{
+	init_completion(c);
+}
+
+void ferrule_h_reinit_completion(struct completion *c)
+{
+	reinit_completion(c);
+}
+
+/* ferrule.qla2x00t_fw=<file>: one firmware file for every bound ISP, instead of the
+ * per-chip default (ql2400_fw.bin .. ql2800_fw.bin). */
+static char *qla2x00t_fw;
+module_param(qla2x00t_fw, charp, 0444);
+MODULE_PARM_DESC(qla2x00t_fw, "qla2x00t: firmware file to load instead of the per-chip default");
+
+const char *ferrule_h_qla_fw_override(void)
+{
+	return qla2x00t_fw;
 }

@@ -70,4 +70,10 @@ unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd);
 struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags,
 				   unsigned short mode);
 
+/* qla2x00t: the mailbox completion (init/reinit are static inlines) and the firmware-name
+ * override (a string module parameter; the Rust module! macro has no string type). */
+void ferrule_h_init_completion(struct completion *c);
+void ferrule_h_reinit_completion(struct completion *c);
+const char *ferrule_h_qla_fw_override(void);
+
 #endif

@@ -16,6 +16,8 @@ mod local;
 mod local_rt;
 mod nullio;
 mod parse;
+#[path = "../../drivers/qla2x00t/kernel/mod.rs"]
+mod qla2x00t;
 mod ramdisk;
 mod runtime;
 mod rwsem;
@@ -47,6 +49,10 @@ module! {
 /// Module state: everything lives as long as the module is loaded.
 #[pin_data(PinnedDrop)]
 struct Ferrule {
+    /// The qla2x00t PCI driver (binds only HBAs an admin hands over; see its `pci` module).
+    /// First field: unregistered (HBAs released) before the rest of the module goes.
+    #[pin]
+    qla2x00t: kernel::driver::Registration<kernel::pci::Adapter<qla2x00t::pci::QlaPciDriver>>,
     /// `/sys/kernel/config/ferrule/`. Dropped (unregistered) on unload; configfs holds a
     /// module reference for every open attribute and child directory, so `rmmod` is refused
     /// while the tree is in use rather than racing with it.
@@ -56,12 +62,13 @@ struct Ferrule {
 }
 
 impl kernel::InPlaceModule for Ferrule {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pr_info!("ferrule {} loading\n", scst_core::VERSION);
         let demo = module_parameters::local_demo.value();
         let ram_mib = module_parameters::local_ram_mib.value();
         local_rt::init();
         try_pin_init!(Self {
+            qla2x00t <- kernel::driver::Registration::new(qla2x00t::pci::DRIVER_NAME, module),
             config: cfs::ConfigFs::register()?,
             local: local::LocalFabric::new(demo, ram_mib)?,
         })
