@@ -31,7 +31,7 @@ const CAN_QUEUE: c_int = 128;
 /// Queue depth per LU.
 const CMD_PER_LUN: i16 = 64;
 /// Largest CDB the host accepts.
-const MAX_CMD_LEN: u16 = 16;
+const MAX_CMD_LEN: u16 = 32;
 /// Number of LUNs the midlayer may scan on the demo target (REPORT LUNS lists the rest).
 const DEMO_MAX_LUN: u64 = 2;
 /// Ferrule's SCSI timeout disposition codes (`enum scsi_disposition`).
