@@ -41,7 +41,8 @@ if [ "$only" != tools ]; then
   d=$work/dkms src=$work/dkms/usr/src/ferrule-$ver
   mkdir -p "$src" "$d/DEBIAN" "$d/usr/share/doc/ferrule-dkms"
   git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf README.md rust \
-      scst_core/src scst_core/kernel drivers/qla2x00t/proto/src packaging/dkms-make.sh |
+      scst_core/src scst_core/kernel drivers/qla2x00t/proto/src drivers/qla2x00t/kernel \
+      packaging/dkms-make.sh |
     grep -v -e '\.proptest-regressions$' -e '^rust/ferrule_bindings\.rs$' |
     while IFS= read -r f; do [ -f "$f" ] && install -D -m 0644 "$f" "$src/$f"; done
   chmod 0755 "$src/packaging/dkms-make.sh"
