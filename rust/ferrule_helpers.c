@@ -135,11 +135,6 @@ long ferrule_h_sg_file_io(struct file *file, struct scatterlist *sgl, unsigned i
 	return done;
 }
 
-void ferrule_h_init_rwsem(struct rw_semaphore *sem)
-{
-	init_rwsem(sem);
-}
-
 unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd)
 {
 	return blk_mq_unique_tag(scsi_cmd_to_rq(cmd));

@@ -60,9 +60,7 @@ void ferrule_h_bio_submit(struct bio *bio);
 int ferrule_h_bdev_zeroout(struct block_device *bdev, unsigned long long sector,
 			   unsigned long long nr_sects, bool unmap);
 
-/* Engine: a read-mostly lock per target (init_rwsem is a macro with a lock class) and the
- * block layer's unique tag of a command (the task tag of the local fabric). */
-void ferrule_h_init_rwsem(struct rw_semaphore *sem);
+/* Engine: the block layer's unique tag of a command (the task tag of the local fabric). */
 unsigned int ferrule_h_scsi_tag(struct scsi_cmnd *cmd);
 
 /* APTPL images: open `name` relative to an open directory (the worker threads that save

@@ -9,6 +9,8 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::LockClassKey;
 use kernel::types::Opaque;
 
 /// `T` behind a `struct rw_semaphore`.
@@ -26,11 +28,20 @@ unsafe impl<T: Send + Sync> Sync for RwSem<T> {}
 unsafe impl<T: Send> Send for RwSem<T> {}
 
 impl<T> RwSem<T> {
-    /// An unlocked semaphore guarding `data`.
-    pub(crate) fn new(data: T) -> impl PinInit<Self> {
+    /// An unlocked semaphore guarding `data`, in lock class `key` named `name` for lockdep
+    /// (one class per use site, e.g. `static_lock_class!()`, so nesting two different
+    /// semaphores — a target's, then an LU's — is not mistaken for recursion).
+    pub(crate) fn new(
+        data: T,
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> impl PinInit<Self> {
         pin_init!(RwSem {
-            // SAFETY: `init_rwsem` initialises the pinned, uninitialised semaphore in place.
-            sem <- Opaque::ffi_init(|p: *mut bindings::rw_semaphore| unsafe { crate::bindings::ferrule_h_init_rwsem(p.cast()) }),
+            // SAFETY: `__init_rwsem` initialises the pinned, uninitialised semaphore in place;
+            // `name` and `key` are static, as lockdep requires.
+            sem <- Opaque::ffi_init(|p: *mut bindings::rw_semaphore| unsafe {
+                bindings::__init_rwsem(p, name.as_char_ptr(), key.as_ptr())
+            }),
             data: UnsafeCell::new(data),
         })
     }

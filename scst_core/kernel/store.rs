@@ -38,7 +38,10 @@ impl LuBackend {
     pub(crate) fn new(io: Io) -> Result<Self> {
         Ok(LuBackend {
             io,
-            writes: KBox::pin_init(RwSem::new(()), GFP_KERNEL)?,
+            writes: KBox::pin_init(
+                RwSem::new((), c"ferrule_lu_writes", kernel::static_lock_class!()),
+                GFP_KERNEL,
+            )?,
         })
     }
 }

@@ -235,7 +235,11 @@ impl Engine {
         }
         Arc::pin_init(
             pin_init!(Engine {
-                live <- RwSem::new(Live { target, store }),
+                live <- RwSem::new(
+                    Live { target, store },
+                    c"ferrule_target",
+                    kernel::static_lock_class!()
+                ),
                 wake_seq: AtomicU64::new(0),
                 wake_lock <- new_mutex!(()),
                 wake <- new_condvar!(),

@@ -113,10 +113,26 @@ impl<'a> FwImage<'a> {
         if src.is_empty() {
             return None;
         }
+        // Index loop, not chunks_exact().zip(): objtool 7.3 misreads the latter's panic paths
+        // in some kernel configurations (Documentation/development.md).
+        let words = (buf.len() / 4).min(src.len() / 4);
         let mut n = 0u32;
-        for (dst, w) in buf.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-            dst.copy_from_slice(&[w[3], w[2], w[1], w[0]]);
+        let mut i = 0usize;
+        while i < words {
+            // `i < words <= len / 4`: no overflow.
+            let at = i.wrapping_mul(4);
+            let end = at.wrapping_add(4);
+            let (Some(d), Some(w)) = (buf.get_mut(at..end), src.get(at..end)) else {
+                break;
+            };
+            let Ok(word) = <[u8; 4]>::try_from(w) else {
+                break;
+            };
+            for (b, x) in d.iter_mut().zip(u32::from_be_bytes(word).to_le_bytes()) {
+                *b = x;
+            }
             n = n.wrapping_add(1);
+            i = i.wrapping_add(1);
         }
         if n == 0 {
             return None;
