@@ -160,6 +160,7 @@ c0=$(sed -n 2p $T/sessions | cut -d' ' -f6)
 sleep 3
 check "fio is running" kill -0 $fpid
 expect_fail "rmmod while a disk is open is refused" rmmod ferrule
+for i in $(seq 1 150); do [ "$(sed -n 2p $T/sessions | cut -d' ' -f6)" -gt "$c0" ] && break; sleep 0.2; done
 check "commands flow meanwhile (session counter grows)" test "$(sed -n 2p $T/sessions | cut -d' ' -f6)" -gt "$c0"
 check "disable the target under load (returns)" timeout 60 bash -c "echo 0 > $T/enable"
 kill $fpid 2>/dev/null
