@@ -333,12 +333,11 @@ fn store_lun_device(target: u32, g: GroupId, lun: u16, buf: &[u8]) -> CfgResult 
     let Some((dev, item)) = picked else {
         return Ok(());
     };
-    // SAFETY: `item` is referenced (above) and belongs to our own subsystem, and we are in
-    // one of that subsystem's callbacks (an attribute write), which is what
-    // configfs_depend_item_unlocked is for: unlike configfs_depend_item it does not take the
-    // configfs root inode lock, which would invert against rmdir (inode lock, then the
-    // attribute's frag_sem; lockdep caught that on the debug kernel). It fails (ENOENT) if
-    // the device is being removed.
+    // The _unlocked variant: configfs_depend_item takes the configfs root inode lock, which
+    // inverts against rmdir (inode lock, then the attribute's frag_sem; lockdep caught that
+    // on the debug kernel). It fails (ENOENT) if the device is being removed.
+    // SAFETY: `item` is referenced (above), belongs to our own subsystem, and we are in one
+    // of that subsystem's callbacks (an attribute write), as the function requires.
     let rc = unsafe { b::configfs_depend_item_unlocked(subsys(), item) };
     let res = if rc != 0 {
         Err((Error::from_errno(rc), "device is being removed"))

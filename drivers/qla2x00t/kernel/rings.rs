@@ -99,12 +99,12 @@ impl DmaRing {
 
     /// Runs `f` over the ring's bytes. Callers serialise (the queue lock or probe context).
     pub(crate) fn with_mem<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        // SAFETY: the allocation lives as long as `self`; every caller holds the lock that
-        // owns this ring (or runs before the IRQ is requested), so no other CPU-side
-        // reference exists. The device writes only entries it owns under the ring protocol
+        // Sharing with the device: it writes only entries it owns under the ring protocol
         // (response/ATIO slots between our out-pointer and its in-pointer, never the slots
-        // we read before it stamps them as posted); this is the same sharing rule as the C
-        // driver's, and the signature check orders our reads after its writes.
+        // we read before it stamps them as posted); this is the C driver's rule too, and the
+        // signature check orders our reads after its writes.
+        // SAFETY: the allocation lives as long as `self`; every caller holds the ring's lock
+        // (or runs before the IRQ is requested), so no other CPU-side reference exists.
         let mem = unsafe { self.mem.as_mut() };
         f(mem)
     }
