@@ -203,18 +203,13 @@ impl Store {
         unsafe { lu.as_mut().get_unchecked_mut() }.shared.config = cfg;
         true
     }
-
-    /// The `LuShared` of `id`, for sense format and statistics.
-    pub(crate) fn shared_of(&self, id: DeviceId) -> Option<&LuShared<LuBackend>> {
-        self.get(id).map(|l| &l.shared)
-    }
 }
 
 impl LuStore for Store {
     type Backend = LuBackend;
 
     fn shared(&self, dev: DeviceId) -> Option<&LuShared<LuBackend>> {
-        self.shared_of(dev)
+        self.get(dev).map(|l| &l.shared)
     }
 
     fn with_locked<R>(

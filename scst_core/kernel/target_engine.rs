@@ -289,12 +289,9 @@ impl Engine {
     pub(crate) fn execute(&self, s_id: PortId, cmd: ScsiCmd) {
         let lun = u16::try_from(cmd.lun()).map_or(Lun(u64::MAX), Lun::from_index);
         let tag = u64::from(cmd.tag());
-        let mut cdb = [0u8; 32];
-        let cdb_len = cmd.cdb().len().min(cdb.len());
-        if let (Some(d), Some(s)) = (cdb.get_mut(..cdb_len), cmd.cdb().get(..cdb_len)) {
-            d.copy_from_slice(s);
-        }
-        let cdb = cdb.get(..cdb_len).unwrap_or(&[]);
+        // Borrowed from the command, which stays ours until `complete` below.
+        let cdb = cmd.cdb();
+        let is_prout = cdb.first() == Some(&PERSISTENT_RESERVE_OUT);
         let c = Command {
             port: LOCAL_PORT,
             s_id,
@@ -335,7 +332,7 @@ impl Engine {
             (result, d_sense)
         };
         self.notify(&mut ev);
-        if cdb.first() == Some(&PERSISTENT_RESERVE_OUT) && result.status == ScsiStatus::Good {
+        if is_prout && result.status == ScsiStatus::Good {
             self.persist_reservations(s_id, lun);
         }
         crate::engine::complete(cmd, &result, d_sense);
@@ -364,7 +361,7 @@ impl Engine {
             let Some(dev) = device_of(&live, s_id, lun) else {
                 return;
             };
-            let Some(sh) = live.store.shared_of(dev) else {
+            let Some(sh) = live.store.shared(dev) else {
                 return;
             };
             let src = sh.config.serial();
@@ -477,6 +474,6 @@ fn device_of(live: &Live, s_id: PortId, lun: Lun) -> Option<DeviceId> {
 /// Whether the LU that `lun` names for the session at `s_id` reports descriptor sense.
 fn d_sense_of(live: &Live, s_id: PortId, lun: Lun) -> bool {
     device_of(live, s_id, lun)
-        .and_then(|d| live.store.shared_of(d))
+        .and_then(|d| live.store.shared(d))
         .is_some_and(|s| s.state.d_sense())
 }
