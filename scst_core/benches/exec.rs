@@ -130,6 +130,7 @@ fn bench_target(c: &mut Criterion) {
         cdb,
         attr: TaskAttr::Simple,
         tag: 7,
+        session: None,
     };
     // Consume the POWER ON unit attention of the LU the benchmark uses.
     for _ in 0..2 {

@@ -299,6 +299,7 @@ impl Engine {
             cdb,
             attr: TaskAttr::Simple,
             tag,
+            session: None,
         };
         let mut ev = Events::default();
         let (result, d_sense) = {

@@ -43,6 +43,12 @@ pub struct SessionRef {
 }
 
 impl SessionRef {
+    /// A reference that names no session (generation 0 is never issued): a placeholder
+    /// for fixed-capacity tables.
+    pub const NONE: SessionRef = SessionRef {
+        slot: u16::MAX,
+        generation: 0,
+    };
     /// Slot index inside the table (stable for the session's lifetime).
     pub const fn slot(self) -> u16 {
         self.slot

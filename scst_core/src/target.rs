@@ -198,6 +198,11 @@ pub struct Command<'c> {
     pub attr: TaskAttr,
     /// Task tag (FCP: exchange address), unique per nexus while the task lives.
     pub tag: u64,
+    /// The session incarnation the fabric resolved when the command arrived (FC: at ATIO
+    /// time), when the fabric keeps the command across a possible session change. If the
+    /// S_ID now resolves to another incarnation the command is refused (BUSY) before any
+    /// LUN lookup: it must never run against the map of whoever holds the N_Port ID now.
+    pub session: Option<SessionRef>,
 }
 
 /// A task admitted to a logical unit's task set; the engine keeps it until it completes.
@@ -598,6 +603,7 @@ impl<const S: usize> Target<S> {
             .sessions
             .lookup_sid(cmd.port, cmd.s_id)
             .ok()
+            .filter(|r| cmd.session.is_none_or(|expected| expected == *r))
             .and_then(|r| self.session(r))
         else {
             self.busy.fetch_add(1, Ordering::Relaxed);

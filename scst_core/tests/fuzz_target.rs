@@ -189,6 +189,7 @@ fn random_commands_against_a_populated_target() {
                 cdb: &cdb,
                 attr,
                 tag: rng.below(16),
+                session: None,
             };
             match f.t.submit(&*f.store, &c, &mut buf, &mut f.ev) {
                 Submitted::Done(r) => check(&cdb, buf_len, &r),

@@ -367,6 +367,7 @@ fn lun_reset_resets_mode_values_and_tas_is_applied() {
         cdb: &cdb,
         attr: TaskAttr::Simple,
         tag: 77,
+        session: None,
     };
     let Submitted::Run(running) = f.t.submit(&*f.store, &c, &mut buf, &mut f.ev) else {
         panic!()
@@ -513,6 +514,7 @@ fn task_attributes_through_the_whole_path() {
         cdb: &cdb,
         attr,
         tag,
+        session: None,
     };
     let (mut b1, mut b2, mut b3, mut b4) = ([0u8; BS], [0u8; BS], [0u8; BS], [0u8; BS]);
     let Submitted::Run(ordered) =
@@ -600,6 +602,7 @@ fn teardown_aborts_the_sessions_tasks_and_spc2_reservation() {
         cdb: &cdb,
         attr: TaskAttr::Simple,
         tag: 5,
+        session: None,
     };
     let Submitted::Run(running) = f.t.submit(&*f.store, &c, &mut buf, &mut f.ev) else {
         panic!()
@@ -700,6 +703,7 @@ fn preempt_and_abort_aborts_the_preempted_nexus_tasks() {
         cdb: &cdb,
         attr: TaskAttr::Simple,
         tag: 3,
+        session: None,
     };
     let Submitted::Run(running) = f.t.submit(&*f.store, &c, &mut buf, &mut f.ev) else {
         panic!()
@@ -780,4 +784,39 @@ fn target_reset_and_nexus_reset_scopes() {
         tm(&mut f, X, TmfFunction::ClearAca).response,
         TmfResponse::FunctionRejected
     );
+}
+
+/// A fabric that keeps a command across a session change (FC: ATIO received, then a
+/// re-login on the same N_Port ID before the command is submitted) names the session it
+/// resolved; the core refuses it once the N_Port ID belongs to another incarnation, even
+/// when the new one is allowed the same LUN.
+#[test]
+fn command_resolved_for_an_old_session_is_refused_after_a_relogin() {
+    let mut f = Fx::new(1, |_| {});
+    shared_disk(&mut f);
+    let old = f.login(P1, A, X, 1);
+    f.drain_ua(P1, X, 0);
+    let new = f.login(P1, B, X, 1);
+    assert_ne!(old, new);
+    f.drain_ua(P1, X, 0);
+    let run = |f: &mut Fx, session| {
+        let c = Command {
+            port: P1,
+            s_id: PortId::new(X),
+            lun: Lun::from_index(0),
+            cdb: &TUR,
+            attr: TaskAttr::Simple,
+            tag: 9,
+            session,
+        };
+        match f.t.execute(&*f.store, &c, &mut [], &mut f.ev) {
+            Submitted::Done(r) => r.status,
+            other => panic!("not finished: {other:?}"),
+        }
+    };
+    let busy_before = f.t.busy_count();
+    assert_eq!(run(&mut f, Some(old)), ScsiStatus::Busy);
+    assert_eq!(f.t.busy_count(), busy_before + 1);
+    assert_eq!(run(&mut f, Some(new)), ScsiStatus::Good);
+    assert_eq!(run(&mut f, None), ScsiStatus::Good);
 }

@@ -196,6 +196,7 @@ impl Fx {
             cdb,
             attr: TaskAttr::Simple,
             tag: 1,
+            session: None,
         };
         match self.t.execute(&*self.store, &c, buf, &mut self.ev) {
             Submitted::Done(r) => r,

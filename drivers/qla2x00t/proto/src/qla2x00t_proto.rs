@@ -16,5 +16,6 @@ pub mod fwmodel;
 pub mod iocb;
 pub mod mailbox;
 pub mod notify;
+pub mod port;
 pub mod regs;
 pub mod ring;
