@@ -63,9 +63,15 @@ pub trait SessionSink {
     fn ready(&mut self, r: SessionRef);
 }
 
+/// ATIO routing: the active session for an S_ID.
+pub trait SessionLookup {
+    /// The active session for `s_id` on `port` and its N_Port handle.
+    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)>;
+}
+
 /// The target core as the port logic needs it (session events and lookups). Implemented
 /// for the real core by [`TargetCore`].
-pub trait SessionCore {
+pub trait SessionCore: SessionLookup {
     /// PLOGI.
     fn plogi(&mut self, n: Nexus, sink: &mut dyn SessionSink) -> Result<Login, LoginRefused>;
     /// PRLI.
@@ -95,8 +101,6 @@ pub trait SessionCore {
     ) -> usize;
     /// Link down or reset of every vp of HBA `target`.
     fn hba_down(&mut self, target: u16, sink: &mut dyn SessionSink) -> usize;
-    /// The active session for `s_id` on `port` and its N_Port handle.
-    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)>;
 }
 
 /// [`SessionCore`] over the real core: a target, its LU store and a sink for task events
@@ -194,6 +198,9 @@ impl<const S: usize, St: LuStore, T: TaskEvents> SessionCore for TargetCore<'_, 
         };
         self.target.hba_down(self.store, target, &mut a)
     }
+}
+
+impl<const S: usize, St: LuStore, T: TaskEvents> SessionLookup for TargetCore<'_, S, St, T> {
     fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
         let r = self.target.sessions().lookup_sid(port, s_id).ok()?;
         let info = self.target.sessions().check_active(r).ok()?;
@@ -210,6 +217,11 @@ pub struct ExchangeId {
 }
 
 impl ExchangeId {
+    /// Slot index (below the port's exchange capacity): drivers index per-exchange state
+    /// by it.
+    pub const fn slot(self) -> u16 {
+        self.slot
+    }
     /// The CTIO7 handle carrying this id (bit 29 marks target-mode completions).
     pub const fn handle(self) -> u32 {
         CTIO_COMPLETION_HANDLE_MARK | ((self.generation as u32 & 0x0FFF) << 16) | self.slot as u32
@@ -849,7 +861,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
     /// here (BUSY, TASK SET FULL, CHECK CONDITION, terminate).
     pub fn atio(
         &mut self,
-        core: &dyn SessionCore,
+        core: &dyn SessionLookup,
         a: &Atio7,
         q: &mut dyn RequestQueue,
     ) -> AtioAction {
