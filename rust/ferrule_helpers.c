@@ -4,6 +4,10 @@
 #include <linux/bvec.h>
 #include <linux/uio.h>
 #include <linux/moduleparam.h>
+#include <linux/export.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -256,4 +260,86 @@ MODULE_PARM_DESC(qla2x00t_fw, "qla2x00t: firmware file to load instead of the pe
 const char *ferrule_h_qla_fw_override(void)
 {
 	return qla2x00t_fw;
+}
+
+/*
+ * Soft ISPs (ferrule_soft_isp.h): the exported entry points and the module-level list of
+ * attached ones. Bring-up and teardown are Rust (qla2x00t/softbus.rs); the list and its mutex
+ * live here so add/remove/unload serialise on one lock.
+ */
+int ferrule_rs_soft_isp_attach(struct ferrule_soft_isp *isp);
+void ferrule_rs_soft_isp_detach(struct ferrule_soft_isp *isp);
+
+struct ferrule_soft_isp_node {
+	struct list_head node;
+	struct ferrule_soft_isp *isp;
+};
+
+static DEFINE_MUTEX(soft_isp_lock);
+static LIST_HEAD(soft_isps);
+
+static struct ferrule_soft_isp_node *soft_isp_find(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+
+	list_for_each_entry(n, &soft_isps, node)
+		if (n->isp == isp)
+			return n;
+	return NULL;
+}
+
+int ferrule_soft_isp_add(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+	int ret;
+
+	if (!isp || !isp->ops || !isp->ops->read32 || !isp->ops->write32 ||
+	    !isp->ops->read16 || !isp->ops->write16 || !isp->dev)
+		return -EINVAL;
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	if (!n)
+		return -ENOMEM;
+	n->isp = isp;
+	mutex_lock(&soft_isp_lock);
+	if (soft_isp_find(isp)) {
+		ret = -EEXIST;
+	} else {
+		isp->driver_priv = NULL;
+		ret = ferrule_rs_soft_isp_attach(isp);
+		if (!ret)
+			list_add_tail(&n->node, &soft_isps);
+	}
+	mutex_unlock(&soft_isp_lock);
+	if (ret)
+		kfree(n);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(ferrule_soft_isp_add);
+
+void ferrule_soft_isp_remove(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+
+	mutex_lock(&soft_isp_lock);
+	n = soft_isp_find(isp);
+	if (n) {
+		list_del(&n->node);
+		ferrule_rs_soft_isp_detach(isp);
+	}
+	mutex_unlock(&soft_isp_lock);
+	kfree(n);
+}
+EXPORT_SYMBOL_GPL(ferrule_soft_isp_remove);
+
+void ferrule_h_soft_isp_remove_all(void)
+{
+	struct ferrule_soft_isp_node *n, *tmp;
+
+	mutex_lock(&soft_isp_lock);
+	list_for_each_entry_safe(n, tmp, &soft_isps, node) {
+		list_del(&n->node);
+		ferrule_rs_soft_isp_detach(n->isp);
+		kfree(n);
+	}
+	mutex_unlock(&soft_isp_lock);
 }

@@ -14,6 +14,7 @@
 #include <linux/blkdev.h>
 #include <linux/bio.h>
 #include <linux/completion.h>
+#include "ferrule_soft_isp.h"
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
 void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
@@ -73,5 +74,7 @@ struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags
 void ferrule_h_init_completion(struct completion *c);
 void ferrule_h_reinit_completion(struct completion *c);
 const char *ferrule_h_qla_fw_override(void);
+/* Soft ISPs (ferrule_soft_isp.h): detach any still attached at module unload. */
+void ferrule_h_soft_isp_remove_all(void);
 
 #endif

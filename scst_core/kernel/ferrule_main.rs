@@ -78,6 +78,9 @@ impl kernel::InPlaceModule for Ferrule {
 #[pinned_drop]
 impl PinnedDrop for Ferrule {
     fn drop(self: Pin<&mut Self>) {
+        // Soft ISPs a provider left attached (it cannot be loaded now: it links our symbols).
+        // SAFETY: process context (module exit); takes the list mutex.
+        unsafe { bindings::ferrule_h_soft_isp_remove_all() };
         local_rt::exit();
         pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
     }

@@ -18,6 +18,7 @@ use kernel::sync::Mutex;
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
+use qla2x00t_proto::notify::mba;
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
@@ -57,6 +58,9 @@ pub(crate) struct Stats {
     pub(crate) rsp_iocbs: AtomicU32,
     /// ATIO-queue IOCBs drained (and dropped: no consumer yet).
     pub(crate) atio_iocbs: AtomicU32,
+    /// Immediate Notify entries among the drained IOCBs (not acknowledged yet: the port
+    /// logic that answers them is the next slice).
+    pub(crate) notifies: AtomicU32,
 }
 
 /// An ISP and everything the driver keeps about it.
@@ -220,9 +224,12 @@ impl<B: IspBus> Hba<B> {
             }
         }
         if pending & PENDING_ASYNC != 0 {
+            let code = self.stats.last_async.load(Ordering::Relaxed);
             pr_info!(
-                "qla2x00t: async event {:#06x}\n",
-                self.stats.last_async.load(Ordering::Relaxed)
+                "qla2x00t: async event {:#06x} ({}), {} so far\n",
+                code,
+                async_name(code),
+                self.stats.async_events.load(Ordering::Relaxed)
             );
         }
         if pending & PENDING_PAUSED != 0 {
@@ -240,7 +247,19 @@ impl<B: IspBus> Hba<B> {
                 self.bus.write_queue(out, u32::from(new_out));
             }
         }
-        if counts.iocbs > 0 {
+        if counts.notifies > 0 {
+            let total = self
+                .stats
+                .notifies
+                .fetch_add(counts.notifies, Ordering::Relaxed)
+                .saturating_add(counts.notifies);
+            pr_info!(
+                "qla2x00t: drained {} IOCBs, {} immediate notify ({} so far), not acknowledged: no port logic yet\n",
+                counts.iocbs,
+                counts.notifies,
+                total
+            );
+        } else if counts.iocbs > 0 {
             pr_debug!(
                 "qla2x00t: dropped {} IOCBs (last type {:#04x}, {} malformed): no target layer yet\n",
                 counts.iocbs,
@@ -436,9 +455,8 @@ impl<B: IspBus> Hba<B> {
     /// ring cursors and queue-pointer registers back to zero, the control block in its own
     /// DMA buffer, then the mailbox (interrupt-completed once interrupts are on).
     ///
-    /// Not called by probe yet: the port and node names come from the HBA's NVRAM, whose
-    /// flash read is the next slice (the simulator will supply them too).
-    #[expect(dead_code, reason = "needs the NVRAM WWPN read of the next slice")]
+    /// PCI probe does not call it yet (the port and node names come from the HBA's NVRAM,
+    /// whose flash read is the next slice); the soft ISP supplies its names.
     pub(crate) fn initialize_firmware(
         &self,
         port: Wwpn,
@@ -504,6 +522,20 @@ impl<B: IspBus> Hba<B> {
         if self.reset_risc().is_err() {
             pr_warn!("qla2x00t: RISC did not reset cleanly at teardown\n");
         }
+    }
+}
+
+/// A short name for an async event code (mailbox 0), for the log.
+fn async_name(code: u32) -> &'static str {
+    match u16::try_from(code) {
+        Ok(mba::LOOP_UP) => "link up",
+        Ok(mba::LOOP_DOWN) => "link down",
+        Ok(mba::LIP_OCCURRED) => "LIP",
+        Ok(mba::LIP_RESET) => "LIP reset",
+        Ok(mba::PORT_UPDATE) => "port update",
+        Ok(mba::RSCN_UPDATE) => "RSCN",
+        Ok(mba::SYSTEM_ERR) => "system error",
+        _ => "other",
     }
 }
 

@@ -6,7 +6,7 @@
 use kernel::device::{Bound, Device};
 use kernel::dma::Coherent;
 use kernel::prelude::*;
-use qla2x00t_proto::iocb::IOCB_SIZE;
+use qla2x00t_proto::iocb::{entry_type, IOCB_SIZE};
 use qla2x00t_proto::ring::{init_signatures, Batch, Ring, RingError, SigConsumer};
 
 /// Request queue entries (the host produces; also the firmware-load bounce buffer).
@@ -49,6 +49,8 @@ pub(crate) struct DrainCounts {
     pub(crate) dropped: u32,
     /// The entry type of the last IOCB seen.
     pub(crate) last_type: u8,
+    /// Immediate Notify entries among them (ELS/logout/reset events for the port logic).
+    pub(crate) notifies: u32,
 }
 
 /// Consumes what the firmware posted since the last pass. Nothing above the ring exists yet
@@ -62,7 +64,12 @@ pub(crate) fn drain(
     let batch = consumer.process(mem, DRAIN_BUDGET, |iocb| {
         counts.iocbs = counts.iocbs.saturating_add(1);
         match iocb {
-            Ok(split) => counts.last_type = split.head.first().copied().unwrap_or(0),
+            Ok(split) => {
+                counts.last_type = split.head.first().copied().unwrap_or(0);
+                if counts.last_type == entry_type::IMMED_NOTIFY {
+                    counts.notifies = counts.notifies.saturating_add(1);
+                }
+            }
             Err(_) => counts.dropped = counts.dropped.saturating_add(1),
         }
     })?;
@@ -162,7 +169,8 @@ mod tests {
             DrainCounts {
                 iocbs: 2,
                 dropped: 1,
-                last_type: 0x06
+                last_type: 0x06,
+                notifies: 0,
             }
         );
         // Both slots handed back to the firmware.
