@@ -8,6 +8,9 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/scatterlist.h>
+#include <linux/dma-mapping.h>
+#include <linux/workqueue.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -342,4 +345,46 @@ void ferrule_h_soft_isp_remove_all(void)
 		kfree(n);
 	}
 	mutex_unlock(&soft_isp_lock);
+}
+
+struct scatterlist *ferrule_h_fc_sgl_alloc(unsigned long long len, unsigned int *nents)
+{
+	return sgl_alloc(len, GFP_KERNEL, nents);
+}
+
+void ferrule_h_fc_sgl_free(struct scatterlist *sgl)
+{
+	sgl_free(sgl);
+}
+
+int ferrule_h_fc_dma_map(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			 bool to_device)
+{
+	return dma_map_sg(dev, sgl, nents, to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
+}
+
+void ferrule_h_fc_dma_unmap(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			    bool to_device)
+{
+	dma_unmap_sg(dev, sgl, nents, to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
+}
+
+unsigned long long ferrule_h_sg_dma_address(struct scatterlist *sg)
+{
+	return sg_dma_address(sg);
+}
+
+unsigned int ferrule_h_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
+}
+
+struct scatterlist *ferrule_h_sg_next(struct scatterlist *sg)
+{
+	return sg_next(sg);
+}
+
+struct workqueue_struct *ferrule_h_alloc_fc_wq(unsigned int hba)
+{
+	return alloc_workqueue("ferrule_fc%u", WQ_UNBOUND | WQ_MEM_RECLAIM, 0, hba);
 }

@@ -77,4 +77,18 @@ const char *ferrule_h_qla_fw_override(void);
 /* Soft ISPs (ferrule_soft_isp.h): detach any still attached at module unload. */
 void ferrule_h_soft_isp_remove_all(void);
 
+/* qla2x00t data path: one FC command's buffer is a page scatterlist (sgl_alloc), mapped for
+ * the HBA with dma_map_sg; the CTIO7 data segments are its DMA addresses and lengths. */
+struct scatterlist *ferrule_h_fc_sgl_alloc(unsigned long long len, unsigned int *nents);
+void ferrule_h_fc_sgl_free(struct scatterlist *sgl);
+int ferrule_h_fc_dma_map(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			 bool to_device);
+void ferrule_h_fc_dma_unmap(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			    bool to_device);
+unsigned long long ferrule_h_sg_dma_address(struct scatterlist *sg);
+unsigned int ferrule_h_sg_dma_len(struct scatterlist *sg);
+struct scatterlist *ferrule_h_sg_next(struct scatterlist *sg);
+/* An unbound, reclaim-safe workqueue for one HBA's commands. */
+struct workqueue_struct *ferrule_h_alloc_fc_wq(unsigned int hba);
+
 #endif

@@ -463,6 +463,20 @@ impl Engine {
         r
     }
 
+    /// A task management function from the FC session at `s_id` (FCP_CMND TMF flags, or
+    /// ABORT TASK for an ABTS).
+    pub(crate) fn task_management_fc(&self, s_id: PortId, lun: Lun, f: TmfFunction) -> TmfResponse {
+        let mut ev = Events::default();
+        let r = {
+            let live = self.live.read();
+            live.target
+                .task_management(&live.store, self.port, s_id, lun, f, &mut ev)
+                .response
+        };
+        self.notify(&mut ev);
+        r
+    }
+
     /// One `sessions` line per active session; `host_of(i)` names initiator `i`'s host.
     pub(crate) fn sessions(
         &self,

@@ -11,6 +11,7 @@
 use crate::qla2x00t::bus::IspBus;
 use crate::qla2x00t::chip::{icb_msix, ChipInfo, VectorKind, VectorRole};
 use crate::qla2x00t::rings::{self, DmaRing, DrainCounts, Producer};
+use crate::qla2x00t::tgt::{FcWq, TgtState};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
@@ -22,6 +23,7 @@ use qla2x00t_proto::notify::mba;
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
+use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::ring::{Producer as ReqProducer, SigConsumer};
 use scst_core::types::Wwpn;
 
@@ -31,12 +33,18 @@ const PENDING_ATIO: u32 = 1 << 1;
 const PENDING_ASYNC: u32 = 1 << 2;
 const PENDING_PAUSED: u32 = 1 << 3;
 
+/// Room for one drain of both rings (every IOCB a 5-entry ATIO at most).
+const SCRATCH_BYTES: usize =
+    2 * rings::DRAIN_BUDGET as usize * qla2x00t_proto::iocb::ATIO_MAX_ENTRIES * IOCB_SIZE;
+/// Numbers the HBAs' workqueues.
+static HBA_SEQ: AtomicU32 = AtomicU32::new(0);
+
 /// Mailbox timeouts: ordinary commands, and EXECUTE FIRMWARE / INITIALIZE FIRMWARE.
 pub(crate) const MBX_TIMEOUT_MS: u32 = 2_000;
 
 /// Ring cursors, under one lock (the IRQ thread and, later, the command path).
 pub(crate) struct Queues {
-    req: ReqProducer,
+    pub(crate) req: ReqProducer,
     rsp: SigConsumer,
     atio: SigConsumer,
 }
@@ -58,9 +66,12 @@ pub(crate) struct Stats {
     pub(crate) rsp_iocbs: AtomicU32,
     /// ATIO-queue IOCBs drained (and dropped: no consumer yet).
     pub(crate) atio_iocbs: AtomicU32,
-    /// Immediate Notify entries among the drained IOCBs (not acknowledged yet: the port
-    /// logic that answers them is the next slice).
+    /// Immediate Notify entries among the drained IOCBs.
     pub(crate) notifies: AtomicU32,
+    /// Entries the target layer could not decode (dropped, logged once).
+    pub(crate) bad_entries: AtomicU32,
+    /// Notify Ack / ABTS response completions with an error status.
+    pub(crate) rejected_requests: AtomicU32,
 }
 
 /// An ISP and everything the driver keeps about it.
@@ -68,11 +79,19 @@ pub(crate) struct Stats {
 pub(crate) struct Hba<B: IspBus> {
     pub(crate) bus: B,
     pub(crate) chip: ChipInfo,
-    req: DmaRing,
+    pub(crate) req: DmaRing,
     rsp: DmaRing,
     atio: DmaRing,
     #[pin]
-    queues: Mutex<Queues>,
+    pub(crate) queues: Mutex<Queues>,
+    /// Target mode: the port logic, its commands and the engine (see `tgt.rs`).
+    #[pin]
+    pub(crate) tgt: Mutex<TgtState<B>>,
+    /// Entries drained by the IRQ thread, handled after the ring lock is dropped.
+    #[pin]
+    scratch: Mutex<KVVec<u8>>,
+    /// Runs the HBA's command steps (destroyed, and so drained, before anything below).
+    pub(crate) fc_wq: FcWq,
     /// One mailbox command at a time.
     #[pin]
     mbx_lock: Mutex<()>,
@@ -113,6 +132,9 @@ impl<B: IspBus> Hba<B> {
             rsp: SigConsumer::new(rsp.ring()),
             atio: SigConsumer::new(atio.ring()),
         };
+        let tgt = TgtState::new()?;
+        let scratch = KVVec::with_capacity(SCRATCH_BYTES, GFP_KERNEL)?;
+        let fc_wq = FcWq::new(HBA_SEQ.fetch_add(1, Ordering::Relaxed))?;
         Ok(try_pin_init!(Hba {
             bus,
             chip,
@@ -120,6 +142,9 @@ impl<B: IspBus> Hba<B> {
             rsp,
             atio,
             queues <- kernel::new_mutex!(queues),
+            tgt <- kernel::new_mutex!(tgt),
+            scratch <- kernel::new_mutex!(scratch),
+            fc_wq,
             mbx_lock <- kernel::new_mutex!(()),
             // SAFETY: `init_completion` initialises the pinned completion in place.
             mbx_done <- Opaque::ffi_init(|p: *mut bindings::completion| unsafe {
@@ -212,19 +237,33 @@ impl<B: IspBus> Hba<B> {
     pub(crate) fn thread_irq(&self) {
         let pending = self.pending.swap(0, Ordering::AcqRel);
         if pending & (PENDING_ATIO | PENDING_RSP) != 0 {
-            let mut q = self.queues.lock();
-            let q = &mut *q;
-            if pending & PENDING_ATIO != 0 {
-                let n = self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut);
-                self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+            let mut scratch = self.scratch.lock();
+            scratch.clear();
+            {
+                let mut q = self.queues.lock();
+                let q = &mut *q;
+                if pending & PENDING_ATIO != 0 {
+                    let n =
+                        self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut, &mut scratch);
+                    self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+                }
+                if pending & PENDING_RSP != 0 {
+                    let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut, &mut scratch);
+                    self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
+                }
             }
-            if pending & PENDING_RSP != 0 {
-                let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut);
-                self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
-            }
+            // ATIO entries first: an ABTS on the response queue follows its command.
+            self.tgt_entries(&scratch);
+            // More may have arrived while the ring lock was dropped: the interrupt for them
+            // set `pending` again and the thread runs once more.
         }
         if pending & PENDING_ASYNC != 0 {
             let code = self.stats.last_async.load(Ordering::Relaxed);
+            match u16::try_from(code) {
+                Ok(mba::LOOP_DOWN | mba::LIP_RESET) => self.tgt_link_down(),
+                Ok(mba::LOOP_UP) => self.tgt_link_up(),
+                _ => {}
+            }
             pr_info!(
                 "qla2x00t: async event {:#06x} ({}), {} so far\n",
                 code,
@@ -237,35 +276,42 @@ impl<B: IspBus> Hba<B> {
         }
     }
 
-    fn drain_one(&self, ring: &DmaRing, consumer: &mut SigConsumer, out: QueuePtr) -> u32 {
+    /// Drains one ring, copying its entries to `scratch` for the target layer.
+    fn drain_one(
+        &self,
+        ring: &DmaRing,
+        consumer: &mut SigConsumer,
+        out: QueuePtr,
+        scratch: &mut KVVec<u8>,
+    ) -> u32 {
         let mut counts = DrainCounts::default();
+        let mut lost = 0u32;
         // Order our entry reads after the interrupt that announced them.
         kernel::sync::barrier::dma_mb(kernel::sync::barrier::Read);
-        let batch = ring.with_mem(|m| rings::drain(consumer, m, &mut counts));
+        let batch = ring.with_mem(|m| {
+            rings::drain(consumer, m, &mut counts, |head, tail| {
+                let ok = scratch.extend_from_slice(head, GFP_KERNEL).is_ok()
+                    && scratch.extend_from_slice(tail, GFP_KERNEL).is_ok();
+                if !ok {
+                    lost = lost.saturating_add(1);
+                }
+            })
+        });
         if let Ok(b) = batch {
             if let Some(new_out) = b.new_out {
                 self.bus.write_queue(out, u32::from(new_out));
             }
         }
-        if counts.notifies > 0 {
-            let total = self
-                .stats
-                .notifies
-                .fetch_add(counts.notifies, Ordering::Relaxed)
-                .saturating_add(counts.notifies);
-            pr_info!(
-                "qla2x00t: drained {} IOCBs, {} immediate notify ({} so far), not acknowledged: no port logic yet\n",
-                counts.iocbs,
-                counts.notifies,
-                total
-            );
-        } else if counts.iocbs > 0 {
-            pr_debug!(
-                "qla2x00t: dropped {} IOCBs (last type {:#04x}, {} malformed): no target layer yet\n",
-                counts.iocbs,
-                counts.last_type,
-                counts.dropped
-            );
+        if lost > 0 {
+            pr_warn!("qla2x00t: out of memory: {} ring entries dropped\n", lost);
+        }
+        self.stats
+            .notifies
+            .fetch_add(counts.notifies, Ordering::Relaxed);
+        if counts.dropped > 0 {
+            self.stats
+                .bad_entries
+                .fetch_add(counts.dropped, Ordering::Relaxed);
         }
         counts.iocbs
     }

@@ -14,11 +14,13 @@
 pub(crate) mod bringup;
 pub(crate) mod bus;
 pub(crate) mod chip;
+pub(crate) mod fcport;
 pub(crate) mod hba;
 pub(crate) mod irq;
 pub(crate) mod pci;
 pub(crate) mod rings;
 pub(crate) mod softbus;
+pub(crate) mod tgt;
 
 use core::ffi::CStr;
 

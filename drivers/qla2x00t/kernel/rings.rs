@@ -53,13 +53,15 @@ pub(crate) struct DrainCounts {
     pub(crate) notifies: u32,
 }
 
-/// Consumes what the firmware posted since the last pass. Nothing above the ring exists yet
-/// in this slice, so every IOCB is counted by type and dropped (see Documentation/qla2x00t.md).
-/// Returns the batch; its `new_out` must be written to the out-pointer register.
+/// Consumes what the firmware posted since the last pass: every IOCB is counted by type and
+/// handed to `keep` as (bytes up to the ring end, bytes continuing from its start); ones with
+/// a bad entry count are only counted. Returns the batch; its `new_out` must be written to
+/// the out-pointer register.
 pub(crate) fn drain(
     consumer: &mut SigConsumer,
     mem: &mut [u8],
     counts: &mut DrainCounts,
+    mut keep: impl FnMut(&[u8], &[u8]),
 ) -> Result<Batch, RingError> {
     let batch = consumer.process(mem, DRAIN_BUDGET, |iocb| {
         counts.iocbs = counts.iocbs.saturating_add(1);
@@ -69,6 +71,7 @@ pub(crate) fn drain(
                 if counts.last_type == entry_type::IMMED_NOTIFY {
                     counts.notifies = counts.notifies.saturating_add(1);
                 }
+                keep(split.head, split.tail);
             }
             Err(_) => counts.dropped = counts.dropped.saturating_add(1),
         }
@@ -159,7 +162,7 @@ mod tests {
         mem[64 + 0x3C..64 + 0x40].copy_from_slice(&0u32.to_le_bytes());
         let mut consumer = SigConsumer::new(ring());
         let mut counts = DrainCounts::default();
-        let batch = drain(&mut consumer, &mut mem, &mut counts);
+        let batch = drain(&mut consumer, &mut mem, &mut counts, |_, _| {});
         assert_eq!(
             batch.map(|b| (b.iocbs, b.entries, b.dropped, b.new_out)),
             Ok((2, 2, 1, Some(2)))
@@ -176,7 +179,7 @@ mod tests {
         // Both slots handed back to the firmware.
         assert_eq!(&mem[0x3C..0x40], &PROCESSED_SIGNATURE.to_le_bytes());
         // Nothing new: an empty pass.
-        let batch = drain(&mut consumer, &mut mem, &mut counts);
+        let batch = drain(&mut consumer, &mut mem, &mut counts, |_, _| {});
         assert_eq!(batch.map(|b| b.new_out), Ok(None));
     }
 }

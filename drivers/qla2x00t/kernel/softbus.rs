@@ -12,6 +12,7 @@ use crate::bindings::{ferrule_soft_isp, ferrule_soft_isp_ops};
 use crate::qla2x00t::bringup;
 use crate::qla2x00t::bus::IspBus;
 use crate::qla2x00t::chip::{ChipInfo, VectorKind, VectorRole};
+use crate::qla2x00t::fcport::{self, FcPort};
 use crate::qla2x00t::hba::Hba;
 use crate::qla2x00t::irq::IrqLine;
 use core::ffi::c_int;
@@ -87,6 +88,14 @@ impl IspBus for SoftBus {
         }
     }
 
+    fn read_queue(&self, ptr: QueuePtr) -> u32 {
+        match (QueueRegs::Isp24xx.offset(ptr), self.ops().read32) {
+            // SAFETY: as in `read32`.
+            (Some(off), Some(f)) => unsafe { f(self.isp().ctx, off) },
+            _ => u32::MAX,
+        }
+    }
+
     fn dma_device(&self) -> &Device<Bound> {
         // SAFETY: the provider keeps `dev` bound to its driver (and so referenced) until
         // remove has returned; checked non-NULL at attach.
@@ -99,12 +108,27 @@ impl IspBus for SoftBus {
 struct SoftHba {
     line: Option<IrqLine<SoftBus>>,
     hba: Pin<KBox<Hba<SoftBus>>>,
+    /// Registered as an FC port (configfs targets can use it).
+    registered: bool,
+}
+
+impl SoftHba {
+    fn fc_port(&self) -> NonNull<dyn FcPort> {
+        let p: &dyn FcPort = &*self.hba;
+        NonNull::from(p)
+    }
 }
 
 impl Drop for SoftHba {
     fn drop(&mut self) {
+        if self.registered {
+            fcport::unregister(self.fc_port());
+        }
         self.hba.shutdown();
         self.line = None;
+        // No interrupt can start a step now: finish the running ones, free every command.
+        self.hba.fc_wq.flush();
+        self.hba.tgt_release_all();
         let s = &self.hba.stats;
         let ld = core::sync::atomic::Ordering::Relaxed;
         dev_info!(
@@ -137,7 +161,14 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
     let irq = raw.irq;
     let hba = bringup::step(dev, "rings", Hba::new(bus, chip))?;
     let hba = KBox::pin_init(hba, GFP_KERNEL)?;
-    let mut soft = KBox::new(SoftHba { line: None, hba }, GFP_KERNEL)?;
+    let mut soft = KBox::new(
+        SoftHba {
+            line: None,
+            hba,
+            registered: false,
+        },
+        GFP_KERNEL,
+    )?;
     bringup::quiesce_and_reset(&soft.hba)?;
     // SAFETY: the HBA is pinned in a box that `SoftHba` drops after the line (its `Drop`
     // clears `line` explicitly first).
@@ -178,6 +209,12 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
             id.topology
         ),
         None => dev_info!(dev, "qla2x00t: GET ADAPTER ID: no port id (link down)\n"),
+    }
+    if st.initialized {
+        hba.tgt_set_port(names.0, st.adapter_id.map(|id| id.port_id));
+        // SAFETY: the HBA is pinned in `soft`, whose `Drop` unregisters it before freeing.
+        unsafe { fcport::register(soft.fc_port()) }?;
+        soft.registered = true;
     }
     Ok(soft)
 }
