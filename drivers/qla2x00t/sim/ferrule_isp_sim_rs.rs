@@ -60,13 +60,7 @@ impl HostMemory for DmaMem {
         // SAFETY: `data` is valid for reads of its length (the helper only reads it when
         // `write` is true).
         unsafe {
-            ferrule_sim_c_dma_access(
-                self.dev,
-                addr,
-                data.as_ptr().cast_mut(),
-                data.len(),
-                true,
-            )
+            ferrule_sim_c_dma_access(self.dev, addr, data.as_ptr().cast_mut(), data.len(), true)
         }
     }
 }
@@ -246,7 +240,8 @@ enum Fabric {
     Logo { vp: u8, s_id: PortId },
 }
 
-const USAGE: &str = "link up|link down|plogi <vp> <s_id hex> <wwpn hex>|prli <vp> <s_id>|logo <vp> <s_id>";
+const USAGE: &str =
+    "link up|link down|plogi <vp> <s_id hex> <wwpn hex>|prli <vp> <s_id>|logo <vp> <s_id>";
 
 fn parse_hex(t: &str, max_digits: usize) -> Option<u64> {
     let t = t
