@@ -225,7 +225,8 @@ impl<B: IspBus> Hba<B> {
         }
         if pending & PENDING_ASYNC != 0 {
             let code = self.stats.last_async.load(Ordering::Relaxed);
-            pr_info!(
+            dev_info!(
+                self.bus.dma_device(),
                 "qla2x00t: async event {:#06x} ({}), {} so far\n",
                 code,
                 async_name(code),
@@ -233,7 +234,10 @@ impl<B: IspBus> Hba<B> {
             );
         }
         if pending & PENDING_PAUSED != 0 {
-            pr_err!("qla2x00t: RISC paused (firmware error); HBA needs a reset\n");
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC paused (firmware error); HBA needs a reset\n"
+            );
         }
     }
 
@@ -253,7 +257,8 @@ impl<B: IspBus> Hba<B> {
                 .notifies
                 .fetch_add(counts.notifies, Ordering::Relaxed)
                 .saturating_add(counts.notifies);
-            pr_info!(
+            dev_info!(
+                self.bus.dma_device(),
                 "qla2x00t: drained {} IOCBs, {} immediate notify ({} so far), not acknowledged: no port logic yet\n",
                 counts.iocbs,
                 counts.notifies,

@@ -80,6 +80,26 @@ mark unload
 check "rmmod ferrule_isp_sim" rmmod ferrule_isp_sim
 check "driver released the soft ISP" wait_log unload "soft ISP released"
 check "sim debugfs gone" test ! -e /sys/kernel/debug/ferrule_isp_sim
+since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'
+
+# Two HBAs impersonating an ISP2071 (27xx: the soft ISP keeps queue pointers in the 24xx
+# window), cable unplugged at load: initialised but no port id until the link comes up.
+mark two
+check "insmod ferrule_isp_sim hbas=2 device_id=0x2071 link=0" insmod "$sim_ko" hbas=2 device_id=0x2071 link=0
+check "two soft ISPs running" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: two\$/,\$p' | grep -c 'soft ISP2071 firmware 9.0.0') -eq 2 ]"
+check "hba1 WWPN is base + 1" wait_log two "WWPN 21000024ff5a0001 WWNN 20000024ff5a0001, state loss of sync (link down)"
+check "no port id while the link is down" wait_log two "GET ADAPTER ID: no port id (link down)"
+D=/sys/kernel/debug/ferrule_isp_sim/hba1
+mark two_up
+check "hba1: link up" fabric "link up"
+check "hba1 link-up event reached the driver" wait_log two_up "async event 0x8011 (link up)"
+expect_eq "hba1 port id" "0a0200" "$(state port_id)"
+check "hba1: plogi" fabric "plogi 0 0a0301 2100002400cc0003"
+check "hba1 notify drained" wait_log two_up "1 immediate notify"
+mark unload2
+check "rmmod ferrule_isp_sim (two HBAs)" rmmod ferrule_isp_sim
+check "both soft ISPs released" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: unload2\$/,\$p' | grep -c 'soft ISP released') -eq 2 ]"
+
 check "rmmod ferrule" rmmod ferrule
 since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'
 echo -n "" > /sys/module/firmware_class/parameters/path
