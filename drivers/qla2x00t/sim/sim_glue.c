@@ -34,6 +34,7 @@
 #include <linux/spinlock.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/memory_hotplug.h>
 #include <linux/uaccess.h>
 #include "../../../rust/ferrule_soft_isp.h"
 
@@ -95,8 +96,11 @@ static int probe_err[SIM_MAX_HBAS];
 /*
  * DMA access for the model: `addr` is a DMA address of `dev`; translated to a physical
  * address (x86 without IOMMU: the identity) and copied page by page through the direct map.
- * Every page must be valid RAM (pfn_valid, page_is_ram, not highmem) before anything is
- * copied; otherwise nothing is touched and false is returned (the model counts a DMA error).
+ * Every page must be online RAM with a struct page (pfn_to_online_page: pfn_valid plus the
+ * memory section online), not reserved (firmware/e820 holes, the kernel image) and not
+ * highmem, before anything is copied; otherwise nothing is touched and false is returned (the
+ * model counts a DMA error). Lockless: this runs under the HBA's IRQ-safe spinlock
+ * (page_is_ram() would take resource_lock, which is not IRQ-safe: lockdep inversion).
  */
 bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool write)
 {
@@ -111,7 +115,9 @@ bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool wr
 		phys_addr_t phys = dma_to_phys(dev, a);
 		unsigned long pfn = PHYS_PFN(phys);
 
-		if (!pfn_valid(pfn) || !page_is_ram(pfn) || PageHighMem(pfn_to_page(pfn)))
+		struct page *page = pfn_to_online_page(pfn);
+
+		if (!page || PageReserved(page) || PageHighMem(page))
 			return false;
 		if ((a & PAGE_MASK) + PAGE_SIZE < a)	/* last page of the address space */
 			break;
