@@ -15,6 +15,7 @@ use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
+use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
@@ -95,10 +96,30 @@ unsafe impl<B: IspBus> Send for Hba<B> {}
 // SAFETY: as above.
 unsafe impl<B: IspBus> Sync for Hba<B> {}
 
-fn sleep_ms(ms: u32) {
-    // SAFETY: `msleep` only sleeps; callers run in process context (probe, remove, mailbox
-    // waits outside the IRQ handlers).
-    unsafe { bindings::msleep(ms) }
+/// A polling deadline on the monotonic clock. Counting `msleep(1)` iterations is not a
+/// timeout: each lasts one to two jiffies (4-8 ms at HZ=250), which stretched the 2 s mailbox
+/// timeout to up to 16 s and the 3 s ROM wait to 24 s.
+struct Deadline {
+    start: Instant<Monotonic>,
+    limit_ns: i64,
+}
+
+impl Deadline {
+    fn after_ms(ms: u32) -> Self {
+        Deadline {
+            start: Instant::now(),
+            limit_ns: i64::from(ms).saturating_mul(1_000_000),
+        }
+    }
+
+    fn passed(&self) -> bool {
+        self.start.elapsed().as_nanos() >= self.limit_ns
+    }
+}
+
+/// One polling interval (process context only: probe, remove, polled mailboxes).
+fn poll_sleep() {
+    fsleep(Delta::from_micros(200));
 }
 
 impl<B: IspBus> Hba<B> {
@@ -360,7 +381,8 @@ impl<B: IspBus> Hba<B> {
     /// Polled completion (interrupts off at the chip): watch host_status, capture a mailbox
     /// completion, acknowledge whatever else arrives (async events during bring-up).
     fn poll_mailbox(&self, timeout_ms: u32) {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
             let hs = HostStatus(self.bus.read32(Reg::HostStatus));
             if hs.risc_int() && hs.0 != u32::MAX {
                 if hs.intr_type().is_some_and(|t| t.is_mailbox()) {
@@ -371,23 +393,28 @@ impl<B: IspBus> Hba<B> {
                 self.decode(hs);
                 self.ack();
             }
-            sleep_ms(1);
+            if deadline.passed() {
+                return;
+            }
+            poll_sleep();
         }
     }
 
     // ---- bring-up ----------------------------------------------------------------------
 
     fn poll_reg(&self, timeout_ms: u32, mut done: impl FnMut(&Self) -> bool) -> Result {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
+            // Sample the deadline first: a condition that became true while we slept past
+            // the deadline still counts.
+            let late = deadline.passed();
             if done(self) {
                 return Ok(());
             }
-            sleep_ms(1);
-        }
-        if done(self) {
-            Ok(())
-        } else {
-            Err(ETIMEDOUT)
+            if late {
+                return Err(ETIMEDOUT);
+            }
+            poll_sleep();
         }
     }
 
