@@ -355,7 +355,8 @@ impl<B: IspBus> Hba<B> {
             self.poll_mailbox(timeout_ms);
         }
         if self.mbx_busy.swap(false, Ordering::AcqRel) {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} timed out ({})\n",
                 cmd.opcode(),
                 if by_irq { "interrupt" } else { "polled" }
@@ -367,7 +368,8 @@ impl<B: IspBus> Hba<B> {
             *o = slot.load(Ordering::Relaxed);
         }
         if out[0] != mbs::COMMAND_COMPLETE {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} failed: status {:#06x} mb1 {:#06x}\n",
                 cmd.opcode(),
                 out[0],
@@ -425,7 +427,7 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::DMA_ACTIVE == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: DMA did not stop\n"))?;
+        .inspect_err(|_| dev_err!(self.bus.dma_device(), "qla2x00t: DMA did not stop\n"))?;
         self.bus.write32(
             Reg::CtrlStatus,
             ctrl_status::ISP_SOFT_RESET | ctrl_status::DMA_SHUTDOWN,
@@ -434,7 +436,12 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::ISP_SOFT_RESET == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: soft reset did not complete\n"))?;
+        .inspect_err(|_| {
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: soft reset did not complete\n"
+            )
+        })?;
         for cmd in [
             HccrCmd::SetRiscReset,
             HccrCmd::RelRiscPause,
@@ -444,14 +451,23 @@ impl<B: IspBus> Hba<B> {
             let _ = self.bus.read32(Reg::Hccr);
         }
         self.poll_reg(3_000, |h| h.bus.read_mailbox(0) == 0)
-            .inspect_err(|_| pr_err!("qla2x00t: RISC ROM did not become ready\n"))
+            .inspect_err(|_| {
+                dev_err!(
+                    self.bus.dma_device(),
+                    "qla2x00t: RISC ROM did not become ready\n"
+                )
+            })
     }
 
     /// Loads `blob` into RISC RAM through the request-ring memory (unused before the
     /// firmware runs), verifies the checksum and starts it. Returns the start address.
     pub(crate) fn load_and_start_firmware(&self, blob: &[u8]) -> Result<u32> {
         let img = FwImage::parse(blob).map_err(|e| {
-            pr_err!("qla2x00t: firmware image refused: {:?}\n", e);
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: firmware image refused: {:?}\n",
+                e
+            );
             EINVAL
         })?;
         let bounce = self.req.dma_addr();
@@ -552,7 +568,10 @@ impl<B: IspBus> Hba<B> {
     pub(crate) fn shutdown(&self) {
         self.disable_interrupts();
         if self.reset_risc().is_err() {
-            pr_warn!("qla2x00t: RISC did not reset cleanly at teardown\n");
+            dev_warn!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC did not reset cleanly at teardown\n"
+            );
         }
     }
 }

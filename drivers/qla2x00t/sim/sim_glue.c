@@ -48,7 +48,7 @@
 #define SIM_WORK (1u << 1)
 
 /* ferrule_isp_sim_rs.rs */
-void *ferrule_sim_rs_new(u32 index, void *dev, bool link);
+void *ferrule_sim_rs_new(u32 index, void *dev, bool link, u32 hang_mailbox);
 void ferrule_sim_rs_free(void *s);
 u32 ferrule_sim_rs_read32(void *s, u32 off);
 u32 ferrule_sim_rs_write32(void *s, u32 off, u32 v);
@@ -72,6 +72,9 @@ MODULE_PARM_DESC(wwpn_base, "WWPN of HBA 0; HBA n gets wwpn_base + n");
 static bool link = true;
 module_param(link, bool, 0444);
 MODULE_PARM_DESC(link, "cable plugged at load (link up once the firmware runs)");
+static unsigned int hang_mailbox;
+module_param(hang_mailbox, uint, 0444);
+MODULE_PARM_DESC(hang_mailbox, "fault injection: never answer mailbox command number N of each HBA (1-based; 0: off)");
 
 struct sim_hba {
 	unsigned int index;
@@ -325,7 +328,7 @@ static int sim_probe(struct platform_device *pdev)
 	h->pdev = pdev;
 	spin_lock_init(&h->lock);
 	INIT_WORK(&h->work, sim_work);
-	h->model = ferrule_sim_rs_new(idx, dev, link);
+	h->model = ferrule_sim_rs_new(idx, dev, link, hang_mailbox);
 	if (!h->model)
 		goto fail;
 

@@ -100,6 +100,21 @@ mark unload2
 check "rmmod ferrule_isp_sim (two HBAs)" rmmod ferrule_isp_sim
 check "both soft ISPs released" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: unload2\$/,\$p' | grep -c 'soft ISP released') -eq 2 ]"
 
+# Fault injection: a mailbox the firmware never answers. #1 is LOAD RISC RAM (polled, before
+# interrupts), #5 GET FIRMWARE VERSION (first interrupt-completed one), #6 INITIALIZE
+# FIRMWARE. Each fails the load after the 2 s mailbox timeout (not 4-8x that), cleanly.
+for spec in "1 polled firmware load" "5 interrupt GET FIRMWARE VERSION" "6 interrupt INITIALIZE FIRMWARE"; do
+  set -- $spec; n=$1 how=$2; shift 2; step="$*"
+  mark "hang$n"
+  t0=$(date +%s%N)
+  expect_fail "load with mailbox #$n unanswered fails" insmod "$sim_ko" hang_mailbox=$n
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "mailbox #$n: timed out ($how)" wait_log "hang$n" "mailbox command 0x[0-9a-f]* timed out ($how)"
+  check "mailbox #$n: bring-up failed at $step" wait_log "hang$n" "bring-up failed at $step: errno -110"
+  check "mailbox #$n: timeout took ${ms} ms (2000..4000)" test "$ms" -ge 2000 -a "$ms" -lt 4000
+  check "mailbox #$n: sim not loaded, no debugfs left" bash -c "! grep -q '^ferrule_isp_sim ' /proc/modules && test ! -e /sys/kernel/debug/ferrule_isp_sim"
+done
+
 check "rmmod ferrule" rmmod ferrule
 since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'
 echo -n "" > /sys/module/firmware_class/parameters/path
