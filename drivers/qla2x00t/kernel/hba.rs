@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
+use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
@@ -114,10 +115,30 @@ unsafe impl<B: IspBus> Send for Hba<B> {}
 // SAFETY: as above.
 unsafe impl<B: IspBus> Sync for Hba<B> {}
 
-fn sleep_ms(ms: u32) {
-    // SAFETY: `msleep` only sleeps; callers run in process context (probe, remove, mailbox
-    // waits outside the IRQ handlers).
-    unsafe { bindings::msleep(ms) }
+/// A polling deadline on the monotonic clock. Counting `msleep(1)` iterations is not a
+/// timeout: each lasts one to two jiffies (4-8 ms at HZ=250), which stretched the 2 s mailbox
+/// timeout to up to 16 s and the 3 s ROM wait to 24 s.
+struct Deadline {
+    start: Instant<Monotonic>,
+    limit_ns: i64,
+}
+
+impl Deadline {
+    fn after_ms(ms: u32) -> Self {
+        Deadline {
+            start: Instant::now(),
+            limit_ns: i64::from(ms).saturating_mul(1_000_000),
+        }
+    }
+
+    fn passed(&self) -> bool {
+        self.start.elapsed().as_nanos() >= self.limit_ns
+    }
+}
+
+/// One polling interval (process context only: probe, remove, polled mailboxes).
+fn poll_sleep() {
+    fsleep(Delta::from_micros(200));
 }
 
 impl<B: IspBus> Hba<B> {
@@ -264,7 +285,8 @@ impl<B: IspBus> Hba<B> {
                 Ok(mba::LOOP_UP) => self.tgt_link_up(),
                 _ => {}
             }
-            pr_info!(
+            dev_info!(
+                self.bus.dma_device(),
                 "qla2x00t: async event {:#06x} ({}), {} so far\n",
                 code,
                 async_name(code),
@@ -272,7 +294,10 @@ impl<B: IspBus> Hba<B> {
             );
         }
         if pending & PENDING_PAUSED != 0 {
-            pr_err!("qla2x00t: RISC paused (firmware error); HBA needs a reset\n");
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC paused (firmware error); HBA needs a reset\n"
+            );
         }
     }
 
@@ -303,7 +328,11 @@ impl<B: IspBus> Hba<B> {
             }
         }
         if lost > 0 {
-            pr_warn!("qla2x00t: out of memory: {} ring entries dropped\n", lost);
+            dev_warn!(
+                self.bus.dma_device(),
+                "qla2x00t: out of memory: {} ring entries dropped\n",
+                lost
+            );
         }
         self.stats
             .notifies
@@ -375,7 +404,8 @@ impl<B: IspBus> Hba<B> {
             self.poll_mailbox(timeout_ms);
         }
         if self.mbx_busy.swap(false, Ordering::AcqRel) {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} timed out ({})\n",
                 cmd.opcode(),
                 if by_irq { "interrupt" } else { "polled" }
@@ -387,7 +417,8 @@ impl<B: IspBus> Hba<B> {
             *o = slot.load(Ordering::Relaxed);
         }
         if out[0] != mbs::COMMAND_COMPLETE {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} failed: status {:#06x} mb1 {:#06x}\n",
                 cmd.opcode(),
                 out[0],
@@ -401,7 +432,8 @@ impl<B: IspBus> Hba<B> {
     /// Polled completion (interrupts off at the chip): watch host_status, capture a mailbox
     /// completion, acknowledge whatever else arrives (async events during bring-up).
     fn poll_mailbox(&self, timeout_ms: u32) {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
             let hs = HostStatus(self.bus.read32(Reg::HostStatus));
             if hs.risc_int() && hs.0 != u32::MAX {
                 if hs.intr_type().is_some_and(|t| t.is_mailbox()) {
@@ -412,23 +444,28 @@ impl<B: IspBus> Hba<B> {
                 self.decode(hs);
                 self.ack();
             }
-            sleep_ms(1);
+            if deadline.passed() {
+                return;
+            }
+            poll_sleep();
         }
     }
 
     // ---- bring-up ----------------------------------------------------------------------
 
     fn poll_reg(&self, timeout_ms: u32, mut done: impl FnMut(&Self) -> bool) -> Result {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
+            // Sample the deadline first: a condition that became true while we slept past
+            // the deadline still counts.
+            let late = deadline.passed();
             if done(self) {
                 return Ok(());
             }
-            sleep_ms(1);
-        }
-        if done(self) {
-            Ok(())
-        } else {
-            Err(ETIMEDOUT)
+            if late {
+                return Err(ETIMEDOUT);
+            }
+            poll_sleep();
         }
     }
 
@@ -439,7 +476,7 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::DMA_ACTIVE == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: DMA did not stop\n"))?;
+        .inspect_err(|_| dev_err!(self.bus.dma_device(), "qla2x00t: DMA did not stop\n"))?;
         self.bus.write32(
             Reg::CtrlStatus,
             ctrl_status::ISP_SOFT_RESET | ctrl_status::DMA_SHUTDOWN,
@@ -448,7 +485,12 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::ISP_SOFT_RESET == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: soft reset did not complete\n"))?;
+        .inspect_err(|_| {
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: soft reset did not complete\n"
+            )
+        })?;
         for cmd in [
             HccrCmd::SetRiscReset,
             HccrCmd::RelRiscPause,
@@ -458,14 +500,23 @@ impl<B: IspBus> Hba<B> {
             let _ = self.bus.read32(Reg::Hccr);
         }
         self.poll_reg(3_000, |h| h.bus.read_mailbox(0) == 0)
-            .inspect_err(|_| pr_err!("qla2x00t: RISC ROM did not become ready\n"))
+            .inspect_err(|_| {
+                dev_err!(
+                    self.bus.dma_device(),
+                    "qla2x00t: RISC ROM did not become ready\n"
+                )
+            })
     }
 
     /// Loads `blob` into RISC RAM through the request-ring memory (unused before the
     /// firmware runs), verifies the checksum and starts it. Returns the start address.
     pub(crate) fn load_and_start_firmware(&self, blob: &[u8]) -> Result<u32> {
         let img = FwImage::parse(blob).map_err(|e| {
-            pr_err!("qla2x00t: firmware image refused: {:?}\n", e);
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: firmware image refused: {:?}\n",
+                e
+            );
             EINVAL
         })?;
         let bounce = self.req.dma_addr();
@@ -566,7 +617,10 @@ impl<B: IspBus> Hba<B> {
     pub(crate) fn shutdown(&self) {
         self.disable_interrupts();
         if self.reset_risc().is_err() {
-            pr_warn!("qla2x00t: RISC did not reset cleanly at teardown\n");
+            dev_warn!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC did not reset cleanly at teardown\n"
+            );
         }
     }
 }

@@ -243,8 +243,9 @@ extern "C" fn ferrule_rs_soft_isp_detach(isp: *mut ferrule_soft_isp) {
     let Some(isp) = NonNull::new(isp) else {
         return;
     };
+    let raw = isp.as_ptr();
     // SAFETY: valid provider struct; `driver_priv` is ours.
-    let priv_ = unsafe { core::mem::replace(&mut (*isp.as_ptr()).driver_priv, core::ptr::null_mut()) };
+    let priv_ = unsafe { core::mem::replace(&mut (*raw).driver_priv, core::ptr::null_mut()) };
     if !priv_.is_null() {
         // SAFETY: set by `ferrule_rs_soft_isp_attach` from `KBox::into_raw`, taken once.
         drop(unsafe { KBox::from_raw(priv_.cast::<SoftHba>()) });

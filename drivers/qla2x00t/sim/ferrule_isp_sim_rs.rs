@@ -16,6 +16,7 @@ use kernel::prelude::*;
 use qla2x00t_proto::fwmodel::{
     ExchangeInfo, FcpRsp, FwConfig, FwModel, HostMemory, ModelError, RiscState, Wire,
 };
+use qla2x00t_proto::regs::{HccrCmd, Reg, MAILBOX0};
 use scst_core::types::{PortId, Wwpn};
 
 /// `pr_*!` prefix (this crate has no `module!`: the C half is the module).
@@ -60,13 +61,7 @@ impl HostMemory for DmaMem {
         // SAFETY: `data` is valid for reads of its length (the helper only reads it when
         // `write` is true).
         unsafe {
-            ferrule_sim_c_dma_access(
-                self.dev,
-                addr,
-                data.as_ptr().cast_mut(),
-                data.len(),
-                true,
-            )
+            ferrule_sim_c_dma_access(self.dev, addr, data.as_ptr().cast_mut(), data.len(), true)
         }
     }
 }
@@ -123,6 +118,11 @@ struct Sim {
     cable: bool,
     fabric_ok: u32,
     fabric_err: u32,
+    /// Mailbox commands started (HCCR SET_HOST_INT writes).
+    mailboxes: u32,
+    /// Fault injection: the firmware never answers mailbox command number `hang_mailbox`
+    /// (1-based; 0 = never), so the driver's timeout paths run.
+    hang_mailbox: u32,
 }
 
 impl Sim {
@@ -138,6 +138,18 @@ impl Sim {
     }
 
     fn write_reg(&mut self, off: u32, v: u32) -> u32 {
+        if off == Reg::Hccr.offset() && v == HccrCmd::SetHostInt as u32 {
+            self.mailboxes = self.mailboxes.saturating_add(1);
+            if self.mailboxes == self.hang_mailbox {
+                pr_info!(
+                    "hba{}: fault injection: mailbox command #{} (opcode {:#04x}) not answered\n",
+                    self.index,
+                    self.mailboxes,
+                    self.model.read_mailbox(MAILBOX0)
+                );
+                return self.flags();
+            }
+        }
         let was_reset = self.model.risc_state() == RiscState::Reset;
         self.model.write_reg(&mut self.mem, &mut self.wire, off, v);
         let in_reset = self.model.risc_state() == RiscState::Reset;
@@ -158,10 +170,16 @@ unsafe fn sim<'a>(s: *mut c_void) -> &'a mut Sim {
     unsafe { &mut *s.cast::<Sim>() }
 }
 
-/// Allocates HBA `index`'s model (RISC in reset, cable plugged when `link`); DMA against
-/// `dev`. NULL on allocation failure. Process context.
+/// Allocates HBA `index`'s model (RISC in reset, cable plugged when `link`, mailbox command
+/// number `hang_mailbox` never answered when non-zero); DMA against `dev`. NULL on
+/// allocation failure. Process context.
 #[no_mangle]
-extern "C" fn ferrule_sim_rs_new(index: u32, dev: *mut c_void, link: bool) -> *mut c_void {
+extern "C" fn ferrule_sim_rs_new(
+    index: u32,
+    dev: *mut c_void,
+    link: bool,
+    hang_mailbox: u32,
+) -> *mut c_void {
     // HBA n's fabric gives VP 0 the N_Port ID 0x0a(n+1)00 (domain 0x0a, area n+1).
     let area = index.saturating_add(1) & 0xff;
     let cfg = FwConfig {
@@ -179,6 +197,8 @@ extern "C" fn ferrule_sim_rs_new(index: u32, dev: *mut c_void, link: bool) -> *m
             cable: link,
             fabric_ok: 0,
             fabric_err: 0,
+            mailboxes: 0,
+            hang_mailbox,
         },
         GFP_KERNEL,
     );
@@ -246,7 +266,8 @@ enum Fabric {
     Logo { vp: u8, s_id: PortId },
 }
 
-const USAGE: &str = "link up|link down|plogi <vp> <s_id hex> <wwpn hex>|prli <vp> <s_id>|logo <vp> <s_id>";
+const USAGE: &str =
+    "link up|link down|plogi <vp> <s_id hex> <wwpn hex>|prli <vp> <s_id>|logo <vp> <s_id>";
 
 fn parse_hex(t: &str, max_digits: usize) -> Option<u64> {
     let t = t
@@ -435,7 +456,7 @@ extern "C" fn ferrule_sim_rs_state(s: *mut c_void, buf: *mut u8, cap: usize) -> 
     let _ = write!(
         w,
         "risc: {:?}\ncable: {}\nport_id: {:06x}\nirq_asserted: {}\nopen_exchanges: {}\n\
-         fabric_ok: {}\nfabric_err: {}\nbad_request_entries: {}\nstray_continuations: {}\n\
+         fabric_ok: {}\nfabric_err: {}\nmailboxes: {}\nbad_request_entries: {}\nstray_continuations: {}\n\
          ctio_unknown_exchange: {}\nnack_unknown: {}\ndma_errors: {}\nmailbox_errors: {}\n\
          els_acc: {}\nels_rjt: {}\nba_acc: {}\nba_rjt: {}\nfcp_rsps: {}\ndata_in_bytes: {}\n\
          data_out_bytes: {}\n",
@@ -446,6 +467,7 @@ extern "C" fn ferrule_sim_rs_state(s: *mut c_void, buf: *mut u8, cap: usize) -> 
         sim.model.open_exchanges(),
         sim.fabric_ok,
         sim.fabric_err,
+        sim.mailboxes,
         st.bad_request_entries,
         st.stray_continuations,
         st.ctio_unknown_exchange,

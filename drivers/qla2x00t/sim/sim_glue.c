@@ -34,6 +34,7 @@
 #include <linux/spinlock.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/memory_hotplug.h>
 #include <linux/uaccess.h>
 #include "../../../rust/ferrule_soft_isp.h"
 
@@ -47,7 +48,7 @@
 #define SIM_WORK (1u << 1)
 
 /* ferrule_isp_sim_rs.rs */
-void *ferrule_sim_rs_new(u32 index, void *dev, bool link);
+void *ferrule_sim_rs_new(u32 index, void *dev, bool link, u32 hang_mailbox);
 void ferrule_sim_rs_free(void *s);
 u32 ferrule_sim_rs_read32(void *s, u32 off);
 u32 ferrule_sim_rs_write32(void *s, u32 off, u32 v);
@@ -71,6 +72,9 @@ MODULE_PARM_DESC(wwpn_base, "WWPN of HBA 0; HBA n gets wwpn_base + n");
 static bool link = true;
 module_param(link, bool, 0444);
 MODULE_PARM_DESC(link, "cable plugged at load (link up once the firmware runs)");
+static unsigned int hang_mailbox;
+module_param(hang_mailbox, uint, 0444);
+MODULE_PARM_DESC(hang_mailbox, "fault injection: never answer mailbox command number N of each HBA (1-based; 0: off)");
 
 struct sim_hba {
 	unsigned int index;
@@ -95,8 +99,11 @@ static int probe_err[SIM_MAX_HBAS];
 /*
  * DMA access for the model: `addr` is a DMA address of `dev`; translated to a physical
  * address (x86 without IOMMU: the identity) and copied page by page through the direct map.
- * Every page must be valid RAM (pfn_valid, page_is_ram, not highmem) before anything is
- * copied; otherwise nothing is touched and false is returned (the model counts a DMA error).
+ * Every page must be online RAM with a struct page (pfn_to_online_page: pfn_valid plus the
+ * memory section online), not reserved (firmware/e820 holes, the kernel image) and not
+ * highmem, before anything is copied; otherwise nothing is touched and false is returned (the
+ * model counts a DMA error). Lockless: this runs under the HBA's IRQ-safe spinlock
+ * (page_is_ram() would take resource_lock, which is not IRQ-safe: lockdep inversion).
  */
 bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool write)
 {
@@ -111,7 +118,9 @@ bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool wr
 		phys_addr_t phys = dma_to_phys(dev, a);
 		unsigned long pfn = PHYS_PFN(phys);
 
-		if (!pfn_valid(pfn) || !page_is_ram(pfn) || PageHighMem(pfn_to_page(pfn)))
+		struct page *page = pfn_to_online_page(pfn);
+
+		if (!page || PageReserved(page) || PageHighMem(page))
 			return false;
 		if ((a & PAGE_MASK) + PAGE_SIZE < a)	/* last page of the address space */
 			break;
@@ -319,7 +328,7 @@ static int sim_probe(struct platform_device *pdev)
 	h->pdev = pdev;
 	spin_lock_init(&h->lock);
 	INIT_WORK(&h->work, sim_work);
-	h->model = ferrule_sim_rs_new(idx, dev, link);
+	h->model = ferrule_sim_rs_new(idx, dev, link, hang_mailbox);
 	if (!h->model)
 		goto fail;
 

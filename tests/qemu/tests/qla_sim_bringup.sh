@@ -16,6 +16,10 @@ wait_log() { # wait_log MARK PATTERN: up to 5 s for PATTERN in the log after MAR
   for _ in $(seq 1 50); do since "$1" | grep -q -- "$2" && return 0; sleep 0.1; done
   since "$1" | tail -5; return 1
 }
+wait_state() { # wait_state NAME VALUE: up to 5 s for the model's counter NAME to be VALUE
+  for _ in $(seq 1 50); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done
+  echo "  $1 is $(state "$1"), expected $2"; return 1
+}
 
 # ferrule.ko again with the firmware-name override, so no real QLogic blob can be picked up.
 check "reload ferrule with qla2x00t_fw=$FW" bash -c "rmmod ferrule && insmod $(ferrule_ko) qla2x00t_fw=$FW"
@@ -47,11 +51,12 @@ check "link-up async event reached the driver" wait_log linkup "async event 0x80
 
 mark plogi
 check "fabric: plogi" fabric "plogi 0 0a0201 21:00:00:24:ff:aa:00:01"
-check "PLOGI immediate notify drained by the driver" wait_log plogi "1 immediate notify (1 so far)"
+# No configfs target uses this port: the driver answers every login with LS_RJT.
+check "PLOGI rejected: no target enabled on the port" wait_state els_rjt 1
 check "fabric: second initiator plogi" fabric "plogi 0 0a0202 2100002400bb0002"
-check "second notify drained" wait_log plogi "immediate notify (2 so far)"
-# The driver does not acknowledge notifies yet (port logic is the next slice), so the model
-# keeps the login at PLOGI-pending and refuses the PRLI: refused, not malformed.
+check "second PLOGI rejected" wait_state els_rjt 2
+expect_eq "nothing accepted" "0" "$(state els_acc)"
+# The rejected login is gone from the model, so a PRLI is refused: refused, not malformed.
 mark prli
 out=$(fabric "prli 0 0a0201" 2>&1)
 expect_eq "prli before the driver acks the PLOGI: ENOTCONN" "1" "$(echo "$out" | grep -c 'not connected')"
@@ -80,6 +85,41 @@ mark unload
 check "rmmod ferrule_isp_sim" rmmod ferrule_isp_sim
 check "driver released the soft ISP" wait_log unload "soft ISP released"
 check "sim debugfs gone" test ! -e /sys/kernel/debug/ferrule_isp_sim
+since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'
+
+# Two HBAs impersonating an ISP2071 (27xx: the soft ISP keeps queue pointers in the 24xx
+# window), cable unplugged at load: initialised but no port id until the link comes up.
+mark two
+check "insmod ferrule_isp_sim hbas=2 device_id=0x2071 link=0" insmod "$sim_ko" hbas=2 device_id=0x2071 link=0
+check "two soft ISPs running" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: two\$/,\$p' | grep -c 'soft ISP2071 firmware 9.0.0') -eq 2 ]"
+check "hba1 WWPN is base + 1" wait_log two "WWPN 21000024ff5a0001 WWNN 20000024ff5a0001, state loss of sync (link down)"
+check "no port id while the link is down" wait_log two "GET ADAPTER ID: no port id (link down)"
+D=/sys/kernel/debug/ferrule_isp_sim/hba1
+mark two_up
+check "hba1: link up" fabric "link up"
+check "hba1 link-up event reached the driver" wait_log two_up "async event 0x8011 (link up)"
+expect_eq "hba1 port id" "0a0200" "$(state port_id)"
+check "hba1: plogi" fabric "plogi 0 0a0301 2100002400cc0003"
+check "hba1 PLOGI rejected (no target)" wait_state els_rjt 1
+mark unload2
+check "rmmod ferrule_isp_sim (two HBAs)" rmmod ferrule_isp_sim
+check "both soft ISPs released" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: unload2\$/,\$p' | grep -c 'soft ISP released') -eq 2 ]"
+
+# Fault injection: a mailbox the firmware never answers. #1 is LOAD RISC RAM (polled, before
+# interrupts), #5 GET FIRMWARE VERSION (first interrupt-completed one), #6 INITIALIZE
+# FIRMWARE. Each fails the load after the 2 s mailbox timeout (not 4-8x that), cleanly.
+for spec in "1 polled firmware load" "5 interrupt GET FIRMWARE VERSION" "6 interrupt INITIALIZE FIRMWARE"; do
+  set -- $spec; n=$1 how=$2; shift 2; step="$*"
+  mark "hang$n"
+  t0=$(date +%s%N)
+  expect_fail "load with mailbox #$n unanswered fails" insmod "$sim_ko" hang_mailbox=$n
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "mailbox #$n: timed out ($how)" wait_log "hang$n" "mailbox command 0x[0-9a-f]* timed out ($how)"
+  check "mailbox #$n: bring-up failed at $step" wait_log "hang$n" "bring-up failed at $step: errno -110"
+  check "mailbox #$n: timeout took ${ms} ms (2000..4000)" test "$ms" -ge 2000 -a "$ms" -lt 4000
+  check "mailbox #$n: sim not loaded, no debugfs left" bash -c "! grep -q '^ferrule_isp_sim ' /proc/modules && test ! -e /sys/kernel/debug/ferrule_isp_sim"
+done
+
 check "rmmod ferrule" rmmod ferrule
 since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'
 echo -n "" > /sys/module/firmware_class/parameters/path
