@@ -13,10 +13,10 @@
 use core::ffi::{c_int, c_void};
 use core::fmt::Write;
 use kernel::prelude::*;
+use qla2x00t_proto::fabric::{Fabric as Switch, FabricError, Fc4Features};
 use qla2x00t_proto::fwmodel::{
     ExchangeInfo, FcpRsp, FwConfig, FwModel, HostMemory, ModelError, RiscState, Wire,
 };
-use qla2x00t_proto::fabric::{Fabric as Switch, FabricError, Fc4Features};
 use qla2x00t_proto::iocb::ss;
 use qla2x00t_proto::regs::{HccrCmd, Reg, MAILBOX0};
 use scst_core::types::{DataDirection, Lun, PortId, Wwpn};
@@ -165,9 +165,7 @@ impl Wire for WireCounts {
         };
         let sense = if rsp.scsi_status & ss::SENSE_LEN_VALID != 0 {
             let end = info.saturating_add(usize::from(rsp.sense_length));
-            rsp.sense
-                .get(info..end.min(rsp.sense.len()))
-                .unwrap_or(&[])
+            rsp.sense.get(info..end.min(rsp.sense.len())).unwrap_or(&[])
         } else {
             &[]
         };
@@ -788,8 +786,7 @@ extern "C" fn ferrule_sim_rs_switch_targets(
     let mut k = 0usize;
     for id in found.iter().take(n) {
         let Some(e) = f.lookup_id(*id) else { continue };
-        if let (Some(i), Some(p), Some(nn)) = (ids.get_mut(k), wwpns.get_mut(k), wwnns.get_mut(k))
-        {
+        if let (Some(i), Some(p), Some(nn)) = (ids.get_mut(k), wwpns.get_mut(k), wwnns.get_mut(k)) {
             *i = id.get();
             *p = e.wwpn.0;
             *nn = e.wwnn.0;
