@@ -60,6 +60,9 @@ MODULE_PARM_DESC(initiators, "number of simulated FC initiator HBAs (0..4)");
 static unsigned long long ini_wwpn_base = 0x21000024ff7c0000ULL;
 module_param(ini_wwpn_base, ullong, 0444);
 MODULE_PARM_DESC(ini_wwpn_base, "WWPN of initiator HBA 0; initiator n gets ini_wwpn_base + n");
+static bool ini_drop_logo;
+module_param(ini_drop_logo, bool, 0644);
+MODULE_PARM_DESC(ini_drop_logo, "fault injection: a port going offline (vport delete/disable) loses its LOGOs to the targets; only the switch sees it leave");
 
 /* A target port as one initiator port sees it. */
 struct ini_tport {
@@ -509,8 +512,12 @@ static void ini_port_offline(struct ini_port *ip, bool delete_rports)
 
 		if (!tp->port_id)
 			continue;
-		if (tp->logged_in)
+		if (tp->logged_in && !READ_ONCE(ini_drop_logo))
 			ini_els(ip, tp, ELS_LOGO);
+		else if (tp->logged_in)
+			shost_printk(KERN_INFO, ip->shost,
+				     "fault injection: LOGO %06x -> %06x lost\n", ip->port_id,
+				     tp->port_id);
 		spin_lock_irqsave(&sim_ini_lock, f);
 		tp->logged_in = false;
 		spin_unlock_irqrestore(&sim_ini_lock, f);

@@ -67,54 +67,72 @@ check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB
   mkdir $T/groups/gB/luns/0 && echo d1 > $T/groups/gB/luns/0/device"
 check "enable the target" bash -c "echo 1 > $T/enable"
 
-mark vport_a
-check "vport_create A on $H1" bash -c "echo $A:$AN > $F1/vport_create"
-HA=$(host_of 0x$A) || HA=none
-check "vport A is a SCSI host ($HA)" test "$HA" != none
-expect_eq "vport A port type" "NPIV VPORT" "$(cat /sys/class/fc_host/$HA/port_type 2>/dev/null)"
-SA=$(disk_of "$HA") || SA=none
-check "vport A's LUN 0 appeared ($SA)" test "$SA" != none
-LA=$(session $A)
-echo "  session A: $LA"
-read -r _ A_ID A_HANDLE A_GROUP A_LUNS _ <<< "$LA"
-expect_eq "A's session: port id" "0a2101" "${A_ID:-}"
-expect_eq "A's session: group and LUNs" "gA 0" "${A_GROUP:-} ${A_LUNS:-}"
-expect_eq "A's N_Port ID in the fc_host" "0x0a2101" "$(cat /sys/class/fc_host/$HA/port_id 2>/dev/null)"
-pattern "vport-A-was-here" > "$data/a.pat"
-check "dd the pattern to A's LUN 0 (/dev/$SA, direct)" dd if="$data/a.pat" of=/dev/$SA bs=64k oflag=direct status=none
-check "read it back through A" bash -c "dd if=/dev/$SA bs=64k count=16 iflag=direct status=none | cmp - $data/a.pat"
-check "the pattern is in d0's image" bash -c "head -c 1048576 $data/d0.img | cmp - $data/a.pat"
-check "d1's image is untouched" bash -c "! grep -q vport-A-was-here $data/d1.img"
+P=/sys/module/ferrule_isp_sim/parameters/ini_drop_logo
+# Round 1: A's vport delete logs A out of the target (LOGO), as a healthy HBA does.
+# Round 2: A's LOGO is lost (fault injection): the target still holds A's session on that
+# N_Port ID and handle when B's PLOGI arrives from the same slot. It must end A's session
+# by the WWPN change; a slot-keyed target would serve d0 to B here.
+seed_round() { # seed_round NUMBER MODE(logo|lost)
+  local r=$1 mode=$2 HA SA LA HB SB LB A_ID A_HANDLE A_GROUP A_LUNS B_ID B_HANDLE B_GROUP B_LUNS
+  local apat="vport-A-round-$r" bpat="vport-B-round-$r"
+  mark "vport_a_$r"
+  check "[$r] vport_create A on $H1" bash -c "echo $A:$AN > $F1/vport_create"
+  HA=$(host_of 0x$A) || HA=none
+  check "[$r] vport A is a SCSI host ($HA)" test "$HA" != none
+  expect_eq "[$r] vport A port type" "NPIV VPORT" "$(cat /sys/class/fc_host/$HA/port_type 2>/dev/null)"
+  SA=$(disk_of "$HA") || SA=none
+  check "[$r] vport A's LUN 0 appeared ($SA)" test "$SA" != none
+  LA=$(session $A)
+  echo "  [$r] session A: $LA"
+  read -r _ A_ID A_HANDLE A_GROUP A_LUNS _ <<< "$LA"
+  expect_eq "[$r] A's session: port id" "0a2101" "${A_ID:-}"
+  expect_eq "[$r] A's session: group and LUNs" "gA 0" "${A_GROUP:-} ${A_LUNS:-}"
+  expect_eq "[$r] A's N_Port ID in the fc_host" "0x0a2101" "$(cat /sys/class/fc_host/$HA/port_id 2>/dev/null)"
+  pattern "$apat" > "$data/a.pat"
+  check "[$r] dd A's pattern to A's LUN 0 (/dev/$SA, direct)" dd if="$data/a.pat" of=/dev/$SA bs=64k oflag=direct status=none
+  check "[$r] read it back through A" bash -c "dd if=/dev/$SA bs=64k count=16 iflag=direct status=none | cmp - $data/a.pat"
+  check "[$r] A's pattern is in d0's image" bash -c "head -c 1048576 $data/d0.img | cmp - $data/a.pat"
+  check "[$r] d1's image never had A's pattern" bash -c "! grep -q vport-A- $data/d1.img"
 
-mark delete_a
-check "vport_delete A" bash -c "echo $A:$AN > $F1/vport_delete"
-check "A's host is gone" bash -c "! ls /sys/class/fc_host/$HA >/dev/null 2>&1"
-check "A's disk is gone" test ! -e /sys/block/$SA
-check "A's session is gone" bash -c "! grep -qi '^$(colons $A) ' $T/sessions"
+  mark "delete_a_$r"
+  [ "$mode" = lost ] && echo 1 > $P
+  check "[$r] vport_delete A ($mode)" bash -c "echo $A:$AN > $F1/vport_delete"
+  echo 0 > $P
+  check "[$r] A's host is gone" bash -c "! ls /sys/class/fc_host/$HA >/dev/null 2>&1"
+  check "[$r] A's disk is gone" test ! -e /sys/block/$SA
+  if [ "$mode" = lost ]; then
+    check "[$r] the target never heard A leave: A's session is still there" bash -c "grep -qi '^$(colons $A) 0a2101 ' $T/sessions"
+  else
+    check "[$r] A's session is gone" bash -c "! grep -qi '^$(colons $A) ' $T/sessions"
+  fi
 
-mark vport_b
-check "vport_create B on $H1" bash -c "echo $B:$BN > $F1/vport_create"
-HB=$(host_of 0x$B) || HB=none
-check "vport B is a SCSI host ($HB)" test "$HB" != none
-SB=$(disk_of "$HB") || SB=none
-check "vport B's LUN 0 appeared ($SB)" test "$SB" != none
-LB=$(session $B)
-echo "  session B: $LB"
-read -r _ B_ID B_HANDLE B_GROUP B_LUNS _ <<< "$LB"
-expect_eq "B reuses A's N_Port ID" "${A_ID:-?}" "${B_ID:-}"
-expect_eq "B reuses A's N_Port handle" "${A_HANDLE:-?}" "${B_HANDLE:-}"
-expect_eq "B's session: group and LUNs" "gB 0" "${B_GROUP:-} ${B_LUNS:-}"
-dd if=/dev/$SB of="$data/b.read" bs=64k count=16 iflag=direct status=none
-check "B's LUN 0 reads d1's content" bash -c "head -c 1048576 $data/d1.img | cmp - $data/b.read"
-check "B never sees A's pattern" bash -c "! grep -q vport-A-was-here $data/b.read"
-pattern "vport-B-was-here" > "$data/b.pat"
-check "dd B's pattern to B's LUN 0" dd if="$data/b.pat" of=/dev/$SB bs=64k oflag=direct status=none
-check "B's pattern is in d1's image" bash -c "head -c 1048576 $data/d1.img | cmp - $data/b.pat"
-check "d0 still holds A's pattern" bash -c "head -c 1048576 $data/d0.img | cmp - $data/a.pat"
-cat "$T/sessions" | sed 's/^/  sessions: /'
+  mark "vport_b_$r"
+  check "[$r] vport_create B on $H1" bash -c "echo $B:$BN > $F1/vport_create"
+  HB=$(host_of 0x$B) || HB=none
+  check "[$r] vport B is a SCSI host ($HB)" test "$HB" != none
+  SB=$(disk_of "$HB") || SB=none
+  check "[$r] vport B's LUN 0 appeared ($SB)" test "$SB" != none
+  LB=$(session $B)
+  echo "  [$r] session B: $LB"
+  read -r _ B_ID B_HANDLE B_GROUP B_LUNS _ <<< "$LB"
+  expect_eq "[$r] B reuses A's N_Port ID" "${A_ID:-?}" "${B_ID:-}"
+  expect_eq "[$r] B reuses A's N_Port handle" "${A_HANDLE:-?}" "${B_HANDLE:-}"
+  expect_eq "[$r] B's session: group and LUNs" "gB 0" "${B_GROUP:-} ${B_LUNS:-}"
+  check "[$r] A's session is gone" bash -c "! grep -qi '^$(colons $A) ' $T/sessions"
+  dd if=/dev/$SB of="$data/b.read" bs=64k count=16 iflag=direct status=none
+  check "[$r] B's LUN 0 reads d1's content" bash -c "head -c 1048576 $data/d1.img | cmp - $data/b.read"
+  check "[$r] B never sees A's pattern" bash -c "! grep -q vport-A- $data/b.read"
+  pattern "$bpat" > "$data/b.pat"
+  check "[$r] dd B's pattern to B's LUN 0" dd if="$data/b.pat" of=/dev/$SB bs=64k oflag=direct status=none
+  check "[$r] B's pattern is in d1's image" bash -c "head -c 1048576 $data/d1.img | cmp - $data/b.pat"
+  check "[$r] d0 still holds A's pattern" bash -c "head -c 1048576 $data/d0.img | cmp - $data/a.pat"
+  cat "$T/sessions" | sed "s/^/  [$r] sessions: /"
+  check "[$r] vport_delete B" bash -c "echo $B:$BN > $F1/vport_delete"
+}
+seed_round 1 logo
+seed_round 2 lost
 
 mark teardown
-check "vport_delete B" bash -c "echo $B:$BN > $F1/vport_delete"
 check "disable the target" bash -c "echo 0 > $T/enable"
 check "rmmod ferrule_isp_sim" rmmod ferrule_isp_sim
 check "configfs teardown" bash -c "rmdir $T/groups/gA/luns/0 $T/groups/gA/initiators/* $T/groups/gA \
