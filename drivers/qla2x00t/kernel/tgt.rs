@@ -263,6 +263,27 @@ fn with_core<R>(engine: &Option<Arc<Engine>>, f: impl FnOnce(&mut dyn SessionCor
     }
 }
 
+/// Work function of `Hba::id_work`: GET ADAPTER ID, then vp 0 routes by the answer.
+pub(crate) unsafe extern "C" fn refresh_port_id<B: IspBus>(work: *mut kb::work_struct) {
+    let off = core::mem::offset_of!(Hba<B>, id_work);
+    // SAFETY: only `Hba::id_work` is queued with this function; the HBA is pinned and
+    // outlives its workqueue's items.
+    let hba = unsafe { &*work.cast::<u8>().sub(off).cast::<Hba<B>>() };
+    let id = crate::qla2x00t::bringup::adapter_id(hba).map(|a| a.port_id);
+    let mut st = hba.tgt.lock();
+    st.base_port_id = id;
+    st.port.set_vp(0, id);
+    drop(st);
+    match id {
+        Some(id) => dev_info!(
+            hba.bus.dma_device(),
+            "qla2x00t: link up, port id {:06x}\n",
+            id.get()
+        ),
+        None => dev_info!(hba.bus.dma_device(), "qla2x00t: link up, no port id yet\n"),
+    }
+}
+
 /// Work function of an [`FcCmd`].
 unsafe extern "C" fn run_fc_cmd<B: IspBus>(work: *mut kb::work_struct) {
     let cmd = work.cast::<FcCmd<B>>();
@@ -339,13 +360,18 @@ impl<B: IspBus> Hba<B> {
         });
     }
 
-    /// Link up: vp 0 routes again (the soft ISP keeps its N_Port ID across a bounce; a
-    /// real fabric may assign another, which GET ADAPTER ID at link up would pick up: not
-    /// done yet, see Documentation/qla2x00t.md).
+    /// Link up: GET ADAPTER ID on the workqueue (the fabric may have assigned another
+    /// N_Port ID); until it answers, nothing is routed.
     pub(crate) fn tgt_link_up(&self) {
-        let mut st = self.tgt.lock();
-        let id = st.base_port_id;
-        st.port.set_vp(0, id);
+        // SAFETY: the work item was initialised in `Hba::new` and lives as long as the HBA,
+        // whose workqueue is flushed before it is freed.
+        unsafe {
+            kb::queue_work_on(
+                kb::wq_misc_consts_WORK_CPU_UNBOUND as core::ffi::c_int,
+                self.fc_wq.raw(),
+                self.id_work.get().cast(),
+            )
+        };
     }
 
     /// One entry copied from the ATIO or response ring (`bytes`: all its ring entries).

@@ -99,6 +99,7 @@ mark two_up
 check "hba1: link up" fabric "link up"
 check "hba1 link-up event reached the driver" wait_log two_up "async event 0x8011 (link up)"
 expect_eq "hba1 port id" "0a0200" "$(state port_id)"
+check "driver re-read the port id at link up" wait_log two_up "link up, port id 0a0200"
 check "hba1: plogi" fabric "plogi 0 0a0301 2100002400cc0003"
 check "hba1 PLOGI rejected (no target)" wait_state els_rjt 1
 mark unload2
