@@ -11,11 +11,11 @@
 //! Lock order: the local runtime's list, then [`FC`], then an HBA's `tgt`, then an engine.
 
 use crate::config::{Device, Target};
+use crate::local_rt::Wt;
 use crate::target_engine::Engine;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use crate::local_rt::Wt;
 use scst_core::types::{DeviceId, LocalPort, Wwpn};
 
 type Fail = (Error, &'static str);
@@ -185,8 +185,7 @@ pub(crate) fn reconfigure(
     };
     let other = |id| {
         busy(id)
-            || s
-                .live
+            || s.live
                 .iter()
                 .any(|o| o.target != t.id && o.engine.has_device(id))
     };

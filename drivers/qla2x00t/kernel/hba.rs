@@ -19,12 +19,12 @@ use kernel::sync::Mutex;
 use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
+use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
 use qla2x00t_proto::notify::mba;
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
-use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::ring::{Producer as ReqProducer, SigConsumer};
 use scst_core::types::Wwpn;
 

@@ -35,9 +35,7 @@ use qla2x00t_proto::port::{
     SessionCore, SessionLookup, SessionSink,
 };
 use scst_core::exec::Residual;
-use scst_core::identity::{
-    ActivateError, Login, Nexus, SessionRef, TeardownDoneError,
-};
+use scst_core::identity::{ActivateError, Login, Nexus, SessionRef, TeardownDoneError};
 use scst_core::target::{Command, LoginRefused};
 use scst_core::tmf::TmfFunction;
 use scst_core::types::{DataDirection, Handle, LocalPort, PortId, Wwpn};
@@ -156,7 +154,11 @@ impl<B: IspBus> FcCmd<B> {
     /// The mapped segments covering the first `bytes` bytes.
     fn segments(&self, bytes: u32) -> DmaSegs {
         DmaSegs {
-            sg: if self.mapped > 0 { self.sgl } else { core::ptr::null_mut() },
+            sg: if self.mapped > 0 {
+                self.sgl
+            } else {
+                core::ptr::null_mut()
+            },
             left: self.mapped,
             bytes,
         }
@@ -297,7 +299,11 @@ unsafe extern "C" fn run_fc_cmd<B: IspBus>(work: *mut kb::work_struct) {
 
 impl<B: IspBus> Hba<B> {
     /// Posts `count` request entries and rings the doorbell; false when the ring is full.
-    pub(crate) fn post_request(&self, count: u16, entries: &mut dyn Iterator<Item = Entry>) -> bool {
+    pub(crate) fn post_request(
+        &self,
+        count: u16,
+        entries: &mut dyn Iterator<Item = Entry>,
+    ) -> bool {
         let mut q = self.queues.lock();
         // The firmware's out-pointer is read only when the ring looks full.
         let mut ok = self
