@@ -42,6 +42,7 @@ if [ "$only" != tools ]; then
   mkdir -p "$src" "$d/DEBIAN" "$d/usr/share/doc/ferrule-dkms"
   git ls-files -co --exclude-standard -- Kbuild Makefile dkms.conf README.md rust \
       scst_core/src scst_core/kernel drivers/qla2x00t/proto/src drivers/qla2x00t/kernel \
+      drivers/qla2x00t/sim \
       packaging/dkms-make.sh |
     grep -v -e '\.proptest-regressions$' -e '^rust/ferrule_bindings\.rs$' |
     while IFS= read -r f; do [ -f "$f" ] && install -D -m 0644 "$f" "$src/$f"; done

@@ -4,6 +4,13 @@
 #include <linux/bvec.h>
 #include <linux/uio.h>
 #include <linux/moduleparam.h>
+#include <linux/export.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/scatterlist.h>
+#include <linux/dma-mapping.h>
+#include <linux/workqueue.h>
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev)
 {
@@ -256,4 +263,128 @@ MODULE_PARM_DESC(qla2x00t_fw, "qla2x00t: firmware file to load instead of the pe
 const char *ferrule_h_qla_fw_override(void)
 {
 	return qla2x00t_fw;
+}
+
+/*
+ * Soft ISPs (ferrule_soft_isp.h): the exported entry points and the module-level list of
+ * attached ones. Bring-up and teardown are Rust (qla2x00t/softbus.rs); the list and its mutex
+ * live here so add/remove/unload serialise on one lock.
+ */
+int ferrule_rs_soft_isp_attach(struct ferrule_soft_isp *isp);
+void ferrule_rs_soft_isp_detach(struct ferrule_soft_isp *isp);
+
+struct ferrule_soft_isp_node {
+	struct list_head node;
+	struct ferrule_soft_isp *isp;
+};
+
+static DEFINE_MUTEX(soft_isp_lock);
+static LIST_HEAD(soft_isps);
+
+static struct ferrule_soft_isp_node *soft_isp_find(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+
+	list_for_each_entry(n, &soft_isps, node)
+		if (n->isp == isp)
+			return n;
+	return NULL;
+}
+
+int ferrule_soft_isp_add(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+	int ret;
+
+	if (!isp || !isp->ops || !isp->ops->read32 || !isp->ops->write32 ||
+	    !isp->ops->read16 || !isp->ops->write16 || !isp->dev)
+		return -EINVAL;
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	if (!n)
+		return -ENOMEM;
+	n->isp = isp;
+	mutex_lock(&soft_isp_lock);
+	if (soft_isp_find(isp)) {
+		ret = -EEXIST;
+	} else {
+		isp->driver_priv = NULL;
+		ret = ferrule_rs_soft_isp_attach(isp);
+		if (!ret)
+			list_add_tail(&n->node, &soft_isps);
+	}
+	mutex_unlock(&soft_isp_lock);
+	if (ret)
+		kfree(n);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(ferrule_soft_isp_add);
+
+void ferrule_soft_isp_remove(struct ferrule_soft_isp *isp)
+{
+	struct ferrule_soft_isp_node *n;
+
+	mutex_lock(&soft_isp_lock);
+	n = soft_isp_find(isp);
+	if (n) {
+		list_del(&n->node);
+		ferrule_rs_soft_isp_detach(isp);
+	}
+	mutex_unlock(&soft_isp_lock);
+	kfree(n);
+}
+EXPORT_SYMBOL_GPL(ferrule_soft_isp_remove);
+
+void ferrule_h_soft_isp_remove_all(void)
+{
+	struct ferrule_soft_isp_node *n, *tmp;
+
+	mutex_lock(&soft_isp_lock);
+	list_for_each_entry_safe(n, tmp, &soft_isps, node) {
+		list_del(&n->node);
+		ferrule_rs_soft_isp_detach(n->isp);
+		kfree(n);
+	}
+	mutex_unlock(&soft_isp_lock);
+}
+
+struct scatterlist *ferrule_h_fc_sgl_alloc(unsigned long long len, unsigned int *nents)
+{
+	return sgl_alloc(len, GFP_KERNEL, nents);
+}
+
+void ferrule_h_fc_sgl_free(struct scatterlist *sgl)
+{
+	sgl_free(sgl);
+}
+
+int ferrule_h_fc_dma_map(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			 bool to_device)
+{
+	return dma_map_sg(dev, sgl, nents, to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
+}
+
+void ferrule_h_fc_dma_unmap(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			    bool to_device)
+{
+	dma_unmap_sg(dev, sgl, nents, to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
+}
+
+unsigned long long ferrule_h_sg_dma_address(struct scatterlist *sg)
+{
+	return sg_dma_address(sg);
+}
+
+unsigned int ferrule_h_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
+}
+
+struct scatterlist *ferrule_h_sg_next(struct scatterlist *sg)
+{
+	return sg_next(sg);
+}
+
+struct workqueue_struct *ferrule_h_alloc_fc_wq(unsigned int hba)
+{
+	return alloc_workqueue("ferrule_fc%u", WQ_UNBOUND | WQ_MEM_RECLAIM, 0, hba);
 }

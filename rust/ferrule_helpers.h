@@ -14,6 +14,7 @@
 #include <linux/blkdev.h>
 #include <linux/bio.h>
 #include <linux/completion.h>
+#include "ferrule_soft_isp.h"
 
 int ferrule_h_scsi_add_host(struct Scsi_Host *host, struct device *dev);
 void *ferrule_h_scsi_cmd_priv(struct scsi_cmnd *cmd);
@@ -73,5 +74,21 @@ struct file *ferrule_h_open_in_dir(struct file *dir, const char *name, int flags
 void ferrule_h_init_completion(struct completion *c);
 void ferrule_h_reinit_completion(struct completion *c);
 const char *ferrule_h_qla_fw_override(void);
+/* Soft ISPs (ferrule_soft_isp.h): detach any still attached at module unload. */
+void ferrule_h_soft_isp_remove_all(void);
+
+/* qla2x00t data path: one FC command's buffer is a page scatterlist (sgl_alloc), mapped for
+ * the HBA with dma_map_sg; the CTIO7 data segments are its DMA addresses and lengths. */
+struct scatterlist *ferrule_h_fc_sgl_alloc(unsigned long long len, unsigned int *nents);
+void ferrule_h_fc_sgl_free(struct scatterlist *sgl);
+int ferrule_h_fc_dma_map(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			 bool to_device);
+void ferrule_h_fc_dma_unmap(struct device *dev, struct scatterlist *sgl, unsigned int nents,
+			    bool to_device);
+unsigned long long ferrule_h_sg_dma_address(struct scatterlist *sg);
+unsigned int ferrule_h_sg_dma_len(struct scatterlist *sg);
+struct scatterlist *ferrule_h_sg_next(struct scatterlist *sg);
+/* An unbound, reclaim-safe workqueue for one HBA's commands. */
+struct workqueue_struct *ferrule_h_alloc_fc_wq(unsigned int hba);
 
 #endif

@@ -72,6 +72,7 @@ if [ -n "$kdir" ]; then
     # objtool and modpost only warn; their warnings fail the build test all the same.
     if grep -i "warning:" "$logdir/module_build.log"; then bad "module build (warnings)"; else ok "module build"; fi
     step "module stack frames <= 4 KiB" bash scripts/check-stack.sh ferrule.o 4096
+    [ -f ferrule_isp_sim.o ] && step "sim module stack frames <= 4 KiB" bash scripts/check-stack.sh ferrule_isp_sim.o 4096
   else
     bad "module build"; tail -n 60 "$logdir/module_build.log"
   fi

@@ -110,6 +110,7 @@ pub(crate) fn demo_engine(null_blocks: u64, ram_bytes: usize) -> Result<Arc<Engi
     Engine::with_store(
         &*demo_acl()?,
         store,
+        crate::target_engine::LOCAL_PORT,
         LOCAL_TARGET_WWPN,
         1,
         &[LOCAL_INITIATOR_WWPN],

@@ -67,6 +67,7 @@ impl kernel::InPlaceModule for Ferrule {
         let demo = module_parameters::local_demo.value();
         let ram_mib = module_parameters::local_ram_mib.value();
         local_rt::init();
+        qla2x00t::fcport::init();
         try_pin_init!(Self {
             qla2x00t <- kernel::driver::Registration::new(qla2x00t::pci::DRIVER_NAME, module),
             config: cfs::ConfigFs::register()?,
@@ -78,6 +79,10 @@ impl kernel::InPlaceModule for Ferrule {
 #[pinned_drop]
 impl PinnedDrop for Ferrule {
     fn drop(self: Pin<&mut Self>) {
+        // Soft ISPs a provider left attached (it cannot be loaded now: it links our symbols).
+        // SAFETY: process context (module exit); takes the list mutex.
+        unsafe { bindings::ferrule_h_soft_isp_remove_all() };
+        qla2x00t::fcport::exit();
         local_rt::exit();
         pr_info!("ferrule {} unloaded\n", scst_core::VERSION);
     }

@@ -27,7 +27,7 @@ const MAX_LUN: u64 = 256;
 type Fail = (Error, &'static str);
 
 /// A WWPN for `pr_*!` (which takes the kernel's `Display`).
-struct Wt(Wwpn);
+pub(crate) struct Wt(pub(crate) Wwpn);
 
 impl kernel::fmt::Display for Wt {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -93,7 +93,9 @@ impl LocalRuntime {
     fn enable_local(t: &Target, devices: &[KBox<Device>]) -> Result<(), Fail> {
         let oom = |_| (ENOMEM, "out of memory");
         let mut live = LIVE.lock();
-        let busy = |id| live.iter().any(|l| l.engine.has_device(id));
+        let busy = |id| {
+            live.iter().any(|l| l.engine.has_device(id)) || crate::qla2x00t::fcport::exports(id)
+        };
         let engine = Engine::new(t, devices, &busy)?;
         live.reserve(1, GFP_KERNEL).map_err(oom)?;
         let wq = Workqueue::new().map_err(|e| (e, "cannot allocate the workqueue"))?;
@@ -145,17 +147,26 @@ impl Runtime for LocalRuntime {
         for l in LIVE.lock().iter() {
             l.engine.resize(dev.id, blocks);
         }
+        crate::qla2x00t::fcport::resize(dev.id, blocks);
         Ok(())
     }
 
     fn target_enable(&self, t: &Target, devices: &[KBox<Device>]) -> Result<(), Fail> {
         match t.fabric {
             Fabric::Local => Self::enable_local(t, devices),
-            Fabric::Qla => NoEngine.target_enable(t, devices),
+            Fabric::Qla => {
+                let live = LIVE.lock();
+                let busy = |id| live.iter().any(|l| l.engine.has_device(id));
+                crate::qla2x00t::fcport::enable(t, devices, &busy)
+            }
         }
     }
 
     fn target_disable(&self, t: &Target) {
+        if t.fabric == Fabric::Qla {
+            crate::qla2x00t::fcport::disable(t);
+            return;
+        }
         let gone = {
             let mut live = LIVE.lock();
             match live.iter().position(|l| l.target == t.id) {
@@ -172,7 +183,20 @@ impl Runtime for LocalRuntime {
     }
 
     fn lun_map_changed(&self, t: &Target, devices: &[KBox<Device>]) {
-        if t.fabric != Fabric::Local || !t.enabled {
+        if !t.enabled {
+            return;
+        }
+        if t.fabric == Fabric::Qla {
+            let live = LIVE.lock();
+            let busy = |id| live.iter().any(|l| l.engine.has_device(id));
+            if let Err((e, why)) = crate::qla2x00t::fcport::reconfigure(t, devices, &busy) {
+                pr_warn!(
+                    "qla2x00t: target {}: a LUN stays offline: {} ({:?})\n",
+                    Wt(t.wwpn),
+                    why,
+                    e
+                );
+            }
             return;
         }
         let live = LIVE.lock();
@@ -199,8 +223,8 @@ impl Runtime for LocalRuntime {
     }
 
     fn sessions(&self, t: &Target, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
-        if t.fabric != Fabric::Local {
-            return Ok(());
+        if t.fabric == Fabric::Qla {
+            return crate::qla2x00t::fcport::sessions(t, out);
         }
         let live = LIVE.lock();
         let Some(l) = live.iter().find(|l| l.target == t.id) else {
@@ -211,6 +235,6 @@ impl Runtime for LocalRuntime {
     }
 
     fn fc_port_exists(&self, wwpn: Wwpn) -> bool {
-        NoEngine.fc_port_exists(wwpn)
+        crate::qla2x00t::fcport::exists(wwpn)
     }
 }

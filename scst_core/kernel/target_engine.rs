@@ -20,12 +20,15 @@ use crate::fileio::FileIo;
 use crate::nullio::NullIo;
 use crate::rwsem::RwSem;
 use crate::scsi::ScsiCmd;
+use crate::sg_buffer::SgBuffer;
 use crate::store::{Io, LuBackend, Store};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
+use qla2x00t_proto::port::{SessionCore, SessionLookup, TargetCore};
 use scst_core::acl::{AclTable, WwpnText};
+use scst_core::exec::CmdResult;
 use scst_core::identity::{Nexus, SessionRef, Teardown};
 use scst_core::lu::{LuStore, TaskEvents};
 use scst_core::target::{Command, PortConfig, Submitted, Target, TargetEvents};
@@ -33,10 +36,11 @@ use scst_core::task_set::{AbortOutcome, TaskKey};
 use scst_core::tmf::{AbortNotice, TmfFunction, TmfResponse};
 use scst_core::types::{DeviceId, Handle, LocalPort, Lun, PortId, ScsiStatus, TaskAttr, Wwpn};
 
-/// Sessions per local target: one per initiator WWPN it presents.
-pub(crate) const SESSIONS: usize = config::MAX_LOCAL_INITIATORS;
+/// Sessions per target: a local target has one per initiator WWPN it presents (at most
+/// [`config::MAX_LOCAL_INITIATORS`]); an FC target one per logged-in initiator port.
+pub(crate) const SESSIONS: usize = 64;
 /// The one local port of a local target.
-const LOCAL_PORT: LocalPort = LocalPort {
+pub(crate) const LOCAL_PORT: LocalPort = LocalPort {
     target: 0,
     vp_index: 0,
 };
@@ -88,6 +92,8 @@ impl TargetEvents for Events {
 pub(crate) struct Engine {
     #[pin]
     live: RwSem<Live>,
+    /// The target port (local fabric: [`LOCAL_PORT`]; FC: the HBA's base vp).
+    port: LocalPort,
     /// Bumped whenever a blocked task may have become runnable (or was aborted); read
     /// lock-free by every command, changed under `wake_lock`.
     wake_seq: AtomicU64,
@@ -185,6 +191,7 @@ impl Engine {
         Self::with_store(
             &t.acl,
             store,
+            LOCAL_PORT,
             t.wwpn,
             t.rel_port,
             t.initiators.as_slice(),
@@ -192,13 +199,31 @@ impl Engine {
         )
     }
 
+    /// Builds the engine of FC target `t` on local port `port` (an HBA's base vp): its LUs
+    /// and ACL, no sessions (initiators log in through the fabric).
+    #[inline(never)]
+    pub(crate) fn new_fc(
+        t: &config::Target,
+        devices: &[KBox<Device>],
+        busy: &dyn Fn(DeviceId) -> bool,
+        port: LocalPort,
+    ) -> Result<Arc<Self>, Fail> {
+        let dir = aptpl::Dir::open();
+        let mut store = Store::new();
+        let mut added = KVec::new();
+        sync_store(&mut store, t, devices, busy, dir.as_ref(), &mut added)?;
+        Self::with_store(&t.acl, store, port, t.wwpn, t.rel_port, &[], dir)
+    }
+
     /// An engine over `store` with a copy of `acl`, target port `wwpn` / `rel_port`, and one
     /// active session per initiator in `initiators` (N_Port ID [`local_port_id`] of its
     /// index).
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn with_store(
         acl: &AclTable,
         store: Store,
+        port: LocalPort,
         wwpn: Wwpn,
         rel_port: u16,
         initiators: &[Wwpn],
@@ -211,7 +236,7 @@ impl Engine {
         let mut target = unsafe { target.assume_init() };
         target
             .add_port(PortConfig {
-                port: LOCAL_PORT,
+                port,
                 wwpn,
                 rel_port,
                 tpg: 0,
@@ -221,7 +246,7 @@ impl Engine {
         let mut ev = Events::default();
         for (i, w) in initiators.iter().enumerate() {
             let nexus = Nexus {
-                port: LOCAL_PORT,
+                port,
                 wwpn: *w,
                 port_id: local_port_id(i),
                 handle: Handle(u16::try_from(i).unwrap_or(u16::MAX)),
@@ -240,6 +265,7 @@ impl Engine {
                     c"ferrule_target",
                     kernel::static_lock_class!()
                 ),
+                port,
                 wake_seq: AtomicU64::new(0),
                 wake_lock <- new_mutex!(()),
                 wake <- new_condvar!(),
@@ -288,55 +314,86 @@ impl Engine {
     /// Executes one command from the session at `s_id` and completes it.
     pub(crate) fn execute(&self, s_id: PortId, cmd: ScsiCmd) {
         let lun = u16::try_from(cmd.lun()).map_or(Lun(u64::MAX), Lun::from_index);
-        let tag = u64::from(cmd.tag());
-        // Borrowed from the command, which stays ours until `complete` below.
-        let cdb = cmd.cdb();
-        let is_prout = cdb.first() == Some(&PERSISTENT_RESERVE_OUT);
         let c = Command {
-            port: LOCAL_PORT,
+            port: self.port,
             s_id,
             lun,
-            cdb,
+            // Borrowed from the command, which stays ours until `complete` below.
+            cdb: cmd.cdb(),
             attr: TaskAttr::Simple,
-            tag,
+            tag: u64::from(cmd.tag()),
             session: None,
         };
+        let (result, d_sense) = cmd.with_data(|buf| self.run(&c, buf));
+        crate::engine::complete(cmd, &result, d_sense);
+    }
+
+    /// Runs one command to its result (waiting while its task is blocked): the path every
+    /// fabric shares. Returns the result and whether its sense is in descriptor format.
+    pub(crate) fn run(&self, c: &Command<'_>, buf: &mut SgBuffer) -> (CmdResult, bool) {
+        let cdb = c.cdb;
+        let is_prout = cdb.first() == Some(&PERSISTENT_RESERVE_OUT);
         let mut ev = Events::default();
         let (result, d_sense) = {
             let live = self.live.read();
-            let result = cmd.with_data(|buf| {
-                let mut seen = self.wake_seq.load(Ordering::Acquire);
-                let mut sub = live.target.submit(&live.store, &c, buf, &mut ev);
-                loop {
-                    match sub {
-                        Submitted::Done(r) => break r,
-                        Submitted::Run(r) => {
-                            match live
-                                .target
-                                .finish_running(&live.store, &r, cdb, buf, &mut ev)
-                            {
-                                Submitted::Done(r) => break r,
-                                // `finish_running` only returns Done.
-                                other => sub = other,
-                            }
-                        }
-                        Submitted::Blocked(task) => {
-                            self.notify(&mut ev);
-                            self.wait_for_wake(seen);
-                            seen = self.wake_seq.load(Ordering::Acquire);
-                            sub = live.target.resume(&live.store, &task, cdb, buf, &mut ev);
+            let mut seen = self.wake_seq.load(Ordering::Acquire);
+            let mut sub = live.target.submit(&live.store, c, buf, &mut ev);
+            let result = loop {
+                match sub {
+                    Submitted::Done(r) => break r,
+                    Submitted::Run(r) => {
+                        match live
+                            .target
+                            .finish_running(&live.store, &r, cdb, buf, &mut ev)
+                        {
+                            Submitted::Done(r) => break r,
+                            // `finish_running` only returns Done.
+                            other => sub = other,
                         }
                     }
+                    Submitted::Blocked(task) => {
+                        self.notify(&mut ev);
+                        self.wait_for_wake(seen);
+                        seen = self.wake_seq.load(Ordering::Acquire);
+                        sub = live.target.resume(&live.store, &task, cdb, buf, &mut ev);
+                    }
                 }
-            });
-            let d_sense = result.sense.is_some() && d_sense_of(&live, s_id, lun);
+            };
+            let d_sense = result.sense.is_some() && d_sense_of(&live, c.port, c.s_id, c.lun);
             (result, d_sense)
         };
         self.notify(&mut ev);
         if is_prout && result.status == ScsiStatus::Good {
-            self.persist_reservations(s_id, lun);
+            self.persist_reservations(c.s_id, c.lun);
         }
-        crate::engine::complete(cmd, &result, d_sense);
+        (result, d_sense)
+    }
+
+    /// Runs a session event (FC login, logout, link change) against the target with the
+    /// write side held: `f` gets the core as the qla2x00t port logic uses it.
+    pub(crate) fn fc_session<R>(&self, f: impl FnOnce(&mut dyn SessionCore) -> R) -> R {
+        let mut ev = Events::default();
+        let r = {
+            let mut live = self.live.write();
+            let Live { target, store } = &mut *live;
+            let mut core = TargetCore {
+                target: &mut **target,
+                store: &*store,
+                tasks: &mut ev,
+            };
+            f(&mut core)
+        };
+        self.notify(&mut ev);
+        r
+    }
+
+    /// The active session for `s_id` on `port` and its N_Port handle (ATIO routing).
+    pub(crate) fn fc_lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
+        let live = self.live.read();
+        let sessions = live.target.sessions();
+        let r = sessions.lookup_sid(port, s_id).ok()?;
+        let info = sessions.check_active(r).ok()?;
+        Some((r, info.nexus.handle))
     }
 
     /// After a successful PERSISTENT RESERVE OUT: writes the LU's reservation image to stable
@@ -359,7 +416,7 @@ impl Engine {
         let mut serial = [0u8; 64];
         let (n_serial, len) = {
             let live = self.live.read();
-            let Some(dev) = device_of(&live, s_id, lun) else {
+            let Some(dev) = device_of(&live, self.port, s_id, lun) else {
                 return;
             };
             let Some(sh) = live.store.shared(dev) else {
@@ -399,7 +456,21 @@ impl Engine {
         let r = {
             let live = self.live.read();
             live.target
-                .task_management(&live.store, LOCAL_PORT, s_id, lun, f, &mut ev)
+                .task_management(&live.store, self.port, s_id, lun, f, &mut ev)
+                .response
+        };
+        self.notify(&mut ev);
+        r
+    }
+
+    /// A task management function from the FC session at `s_id` (FCP_CMND TMF flags, or
+    /// ABORT TASK for an ABTS).
+    pub(crate) fn task_management_fc(&self, s_id: PortId, lun: Lun, f: TmfFunction) -> TmfResponse {
+        let mut ev = Events::default();
+        let r = {
+            let live = self.live.read();
+            live.target
+                .task_management(&live.store, self.port, s_id, lun, f, &mut ev)
                 .response
         };
         self.notify(&mut ev);
@@ -461,11 +532,17 @@ impl Engine {
     }
 }
 
+impl SessionLookup for Engine {
+    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
+        self.fc_lookup(port, s_id)
+    }
+}
+
 /// The device `lun` names for the session at `s_id`, if any.
-fn device_of(live: &Live, s_id: PortId, lun: Lun) -> Option<DeviceId> {
+fn device_of(live: &Live, port: LocalPort, s_id: PortId, lun: Lun) -> Option<DeviceId> {
     live.target
         .sessions()
-        .lookup_sid(LOCAL_PORT, s_id)
+        .lookup_sid(port, s_id)
         .ok()
         .and_then(|r| live.target.session(r))
         .and_then(|v| v.lookup(lun).ok())
@@ -473,8 +550,8 @@ fn device_of(live: &Live, s_id: PortId, lun: Lun) -> Option<DeviceId> {
 }
 
 /// Whether the LU that `lun` names for the session at `s_id` reports descriptor sense.
-fn d_sense_of(live: &Live, s_id: PortId, lun: Lun) -> bool {
-    device_of(live, s_id, lun)
+fn d_sense_of(live: &Live, port: LocalPort, s_id: PortId, lun: Lun) -> bool {
+    device_of(live, port, s_id, lun)
         .and_then(|d| live.store.shared(d))
         .is_some_and(|s| s.state.d_sense())
 }

@@ -25,6 +25,8 @@ pub(crate) trait IspBus: Send + Sync {
     fn write_mailbox(&self, n: usize, value: u16);
     /// Writes a queue pointer.
     fn write_queue(&self, ptr: QueuePtr, value: u32);
+    /// Reads a queue pointer (all ones if it cannot be reached).
+    fn read_queue(&self, ptr: QueuePtr) -> u32;
     /// The device DMA memory is allocated against.
     fn dma_device(&self) -> &Device<Bound>;
 }
@@ -90,6 +92,13 @@ impl IspBus for PciBus<'_> {
         if let Some(off) = self.queue_regs.offset(ptr) {
             let _ = self.queue_window().try_write32(value, off as usize);
         }
+    }
+
+    fn read_queue(&self, ptr: QueuePtr) -> u32 {
+        self.queue_regs
+            .offset(ptr)
+            .and_then(|off| self.queue_window().try_read32(off as usize).ok())
+            .unwrap_or(u32::MAX)
     }
 
     fn dma_device(&self) -> &Device<Bound> {

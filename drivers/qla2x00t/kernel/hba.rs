@@ -11,13 +11,17 @@
 use crate::qla2x00t::bus::IspBus;
 use crate::qla2x00t::chip::{icb_msix, ChipInfo, VectorKind, VectorRole};
 use crate::qla2x00t::rings::{self, DmaRing, DrainCounts, Producer};
+use crate::qla2x00t::tgt::{FcWq, TgtState};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
+use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
+use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
+use qla2x00t_proto::notify::mba;
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
@@ -30,12 +34,18 @@ const PENDING_ATIO: u32 = 1 << 1;
 const PENDING_ASYNC: u32 = 1 << 2;
 const PENDING_PAUSED: u32 = 1 << 3;
 
+/// Room for one drain of both rings (every IOCB a 5-entry ATIO at most).
+const SCRATCH_BYTES: usize =
+    2 * rings::DRAIN_BUDGET as usize * qla2x00t_proto::iocb::ATIO_MAX_ENTRIES * IOCB_SIZE;
+/// Numbers the HBAs' workqueues.
+static HBA_SEQ: AtomicU32 = AtomicU32::new(0);
+
 /// Mailbox timeouts: ordinary commands, and EXECUTE FIRMWARE / INITIALIZE FIRMWARE.
 pub(crate) const MBX_TIMEOUT_MS: u32 = 2_000;
 
 /// Ring cursors, under one lock (the IRQ thread and, later, the command path).
 pub(crate) struct Queues {
-    req: ReqProducer,
+    pub(crate) req: ReqProducer,
     rsp: SigConsumer,
     atio: SigConsumer,
 }
@@ -57,6 +67,12 @@ pub(crate) struct Stats {
     pub(crate) rsp_iocbs: AtomicU32,
     /// ATIO-queue IOCBs drained (and dropped: no consumer yet).
     pub(crate) atio_iocbs: AtomicU32,
+    /// Immediate Notify entries among the drained IOCBs.
+    pub(crate) notifies: AtomicU32,
+    /// Entries the target layer could not decode (dropped, logged once).
+    pub(crate) bad_entries: AtomicU32,
+    /// Notify Ack / ABTS response completions with an error status.
+    pub(crate) rejected_requests: AtomicU32,
 }
 
 /// An ISP and everything the driver keeps about it.
@@ -64,11 +80,23 @@ pub(crate) struct Stats {
 pub(crate) struct Hba<B: IspBus> {
     pub(crate) bus: B,
     pub(crate) chip: ChipInfo,
-    req: DmaRing,
+    pub(crate) req: DmaRing,
     rsp: DmaRing,
     atio: DmaRing,
     #[pin]
-    queues: Mutex<Queues>,
+    pub(crate) queues: Mutex<Queues>,
+    /// Target mode: the port logic, its commands and the engine (see `tgt.rs`).
+    #[pin]
+    pub(crate) tgt: Mutex<TgtState<B>>,
+    /// Entries drained by the IRQ thread, handled after the ring lock is dropped.
+    #[pin]
+    scratch: Mutex<KVVec<u8>>,
+    /// Runs the HBA's command steps (destroyed, and so drained, before anything below).
+    pub(crate) fc_wq: FcWq,
+    /// Re-reads the port's N_Port ID after a link up (a mailbox: not on the IRQ thread,
+    /// whose line stays masked until it returns). Queued on `fc_wq`.
+    #[pin]
+    pub(crate) id_work: Opaque<bindings::work_struct>,
     /// One mailbox command at a time.
     #[pin]
     mbx_lock: Mutex<()>,
@@ -91,10 +119,30 @@ unsafe impl<B: IspBus> Send for Hba<B> {}
 // SAFETY: as above.
 unsafe impl<B: IspBus> Sync for Hba<B> {}
 
-fn sleep_ms(ms: u32) {
-    // SAFETY: `msleep` only sleeps; callers run in process context (probe, remove, mailbox
-    // waits outside the IRQ handlers).
-    unsafe { bindings::msleep(ms) }
+/// A polling deadline on the monotonic clock. Counting `msleep(1)` iterations is not a
+/// timeout: each lasts one to two jiffies (4-8 ms at HZ=250), which stretched the 2 s mailbox
+/// timeout to up to 16 s and the 3 s ROM wait to 24 s.
+struct Deadline {
+    start: Instant<Monotonic>,
+    limit_ns: i64,
+}
+
+impl Deadline {
+    fn after_ms(ms: u32) -> Self {
+        Deadline {
+            start: Instant::now(),
+            limit_ns: i64::from(ms).saturating_mul(1_000_000),
+        }
+    }
+
+    fn passed(&self) -> bool {
+        self.start.elapsed().as_nanos() >= self.limit_ns
+    }
+}
+
+/// One polling interval (process context only: probe, remove, polled mailboxes).
+fn poll_sleep() {
+    fsleep(Delta::from_micros(200));
 }
 
 impl<B: IspBus> Hba<B> {
@@ -109,6 +157,9 @@ impl<B: IspBus> Hba<B> {
             rsp: SigConsumer::new(rsp.ring()),
             atio: SigConsumer::new(atio.ring()),
         };
+        let tgt = TgtState::new()?;
+        let scratch = KVVec::with_capacity(SCRATCH_BYTES, GFP_KERNEL)?;
+        let fc_wq = FcWq::new(HBA_SEQ.fetch_add(1, Ordering::Relaxed))?;
         Ok(try_pin_init!(Hba {
             bus,
             chip,
@@ -116,6 +167,19 @@ impl<B: IspBus> Hba<B> {
             rsp,
             atio,
             queues <- kernel::new_mutex!(queues),
+            tgt <- kernel::new_mutex!(tgt),
+            scratch <- kernel::new_mutex!(scratch),
+            fc_wq,
+            // SAFETY: `INIT_WORK` on the pinned, not yet queued item.
+            id_work <- Opaque::ffi_init(|p: *mut bindings::work_struct| unsafe {
+                bindings::init_work_with_key(
+                    p,
+                    Some(crate::qla2x00t::tgt::refresh_port_id::<B>),
+                    false,
+                    c"ferrule_qla_id".as_ptr().cast(),
+                    kernel::static_lock_class!().as_ptr(),
+                )
+            }),
             mbx_lock <- kernel::new_mutex!(()),
             // SAFETY: `init_completion` initialises the pinned completion in place.
             mbx_done <- Opaque::ffi_init(|p: *mut bindings::completion| unsafe {
@@ -208,45 +272,89 @@ impl<B: IspBus> Hba<B> {
     pub(crate) fn thread_irq(&self) {
         let pending = self.pending.swap(0, Ordering::AcqRel);
         if pending & (PENDING_ATIO | PENDING_RSP) != 0 {
-            let mut q = self.queues.lock();
-            let q = &mut *q;
-            if pending & PENDING_ATIO != 0 {
-                let n = self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut);
-                self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+            let mut scratch = self.scratch.lock();
+            scratch.clear();
+            {
+                let mut q = self.queues.lock();
+                let q = &mut *q;
+                if pending & PENDING_ATIO != 0 {
+                    let n =
+                        self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut, &mut scratch);
+                    self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+                }
+                if pending & PENDING_RSP != 0 {
+                    let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut, &mut scratch);
+                    self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
+                }
             }
-            if pending & PENDING_RSP != 0 {
-                let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut);
-                self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
-            }
+            // ATIO entries first: an ABTS on the response queue follows its command.
+            self.tgt_entries(&scratch);
+            // More may have arrived while the ring lock was dropped: the interrupt for them
+            // set `pending` again and the thread runs once more.
         }
         if pending & PENDING_ASYNC != 0 {
-            pr_info!(
-                "qla2x00t: async event {:#06x}\n",
-                self.stats.last_async.load(Ordering::Relaxed)
+            let code = self.stats.last_async.load(Ordering::Relaxed);
+            match u16::try_from(code) {
+                Ok(mba::LOOP_DOWN | mba::LIP_RESET) => self.tgt_link_down(),
+                Ok(mba::LOOP_UP) => self.tgt_link_up(),
+                _ => {}
+            }
+            dev_info!(
+                self.bus.dma_device(),
+                "qla2x00t: async event {:#06x} ({}), {} so far\n",
+                code,
+                async_name(code),
+                self.stats.async_events.load(Ordering::Relaxed)
             );
         }
         if pending & PENDING_PAUSED != 0 {
-            pr_err!("qla2x00t: RISC paused (firmware error); HBA needs a reset\n");
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC paused (firmware error); HBA needs a reset\n"
+            );
         }
     }
 
-    fn drain_one(&self, ring: &DmaRing, consumer: &mut SigConsumer, out: QueuePtr) -> u32 {
+    /// Drains one ring, copying its entries to `scratch` for the target layer.
+    fn drain_one(
+        &self,
+        ring: &DmaRing,
+        consumer: &mut SigConsumer,
+        out: QueuePtr,
+        scratch: &mut KVVec<u8>,
+    ) -> u32 {
         let mut counts = DrainCounts::default();
+        let mut lost = 0u32;
         // Order our entry reads after the interrupt that announced them.
         kernel::sync::barrier::dma_mb(kernel::sync::barrier::Read);
-        let batch = ring.with_mem(|m| rings::drain(consumer, m, &mut counts));
+        let batch = ring.with_mem(|m| {
+            rings::drain(consumer, m, &mut counts, |head, tail| {
+                let ok = scratch.extend_from_slice(head, GFP_KERNEL).is_ok()
+                    && scratch.extend_from_slice(tail, GFP_KERNEL).is_ok();
+                if !ok {
+                    lost = lost.saturating_add(1);
+                }
+            })
+        });
         if let Ok(b) = batch {
             if let Some(new_out) = b.new_out {
                 self.bus.write_queue(out, u32::from(new_out));
             }
         }
-        if counts.iocbs > 0 {
-            pr_debug!(
-                "qla2x00t: dropped {} IOCBs (last type {:#04x}, {} malformed): no target layer yet\n",
-                counts.iocbs,
-                counts.last_type,
-                counts.dropped
+        if lost > 0 {
+            dev_warn!(
+                self.bus.dma_device(),
+                "qla2x00t: out of memory: {} ring entries dropped\n",
+                lost
             );
+        }
+        self.stats
+            .notifies
+            .fetch_add(counts.notifies, Ordering::Relaxed);
+        if counts.dropped > 0 {
+            self.stats
+                .bad_entries
+                .fetch_add(counts.dropped, Ordering::Relaxed);
         }
         counts.iocbs
     }
@@ -310,7 +418,8 @@ impl<B: IspBus> Hba<B> {
             self.poll_mailbox(timeout_ms);
         }
         if self.mbx_busy.swap(false, Ordering::AcqRel) {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} timed out ({})\n",
                 cmd.opcode(),
                 if by_irq { "interrupt" } else { "polled" }
@@ -322,7 +431,8 @@ impl<B: IspBus> Hba<B> {
             *o = slot.load(Ordering::Relaxed);
         }
         if out[0] != mbs::COMMAND_COMPLETE {
-            pr_err!(
+            dev_err!(
+                self.bus.dma_device(),
                 "qla2x00t: mailbox command {:#04x} failed: status {:#06x} mb1 {:#06x}\n",
                 cmd.opcode(),
                 out[0],
@@ -336,7 +446,8 @@ impl<B: IspBus> Hba<B> {
     /// Polled completion (interrupts off at the chip): watch host_status, capture a mailbox
     /// completion, acknowledge whatever else arrives (async events during bring-up).
     fn poll_mailbox(&self, timeout_ms: u32) {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
             let hs = HostStatus(self.bus.read32(Reg::HostStatus));
             if hs.risc_int() && hs.0 != u32::MAX {
                 if hs.intr_type().is_some_and(|t| t.is_mailbox()) {
@@ -347,23 +458,28 @@ impl<B: IspBus> Hba<B> {
                 self.decode(hs);
                 self.ack();
             }
-            sleep_ms(1);
+            if deadline.passed() {
+                return;
+            }
+            poll_sleep();
         }
     }
 
     // ---- bring-up ----------------------------------------------------------------------
 
     fn poll_reg(&self, timeout_ms: u32, mut done: impl FnMut(&Self) -> bool) -> Result {
-        for _ in 0..timeout_ms {
+        let deadline = Deadline::after_ms(timeout_ms);
+        loop {
+            // Sample the deadline first: a condition that became true while we slept past
+            // the deadline still counts.
+            let late = deadline.passed();
             if done(self) {
                 return Ok(());
             }
-            sleep_ms(1);
-        }
-        if done(self) {
-            Ok(())
-        } else {
-            Err(ETIMEDOUT)
+            if late {
+                return Err(ETIMEDOUT);
+            }
+            poll_sleep();
         }
     }
 
@@ -374,7 +490,7 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::DMA_ACTIVE == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: DMA did not stop\n"))?;
+        .inspect_err(|_| dev_err!(self.bus.dma_device(), "qla2x00t: DMA did not stop\n"))?;
         self.bus.write32(
             Reg::CtrlStatus,
             ctrl_status::ISP_SOFT_RESET | ctrl_status::DMA_SHUTDOWN,
@@ -383,7 +499,12 @@ impl<B: IspBus> Hba<B> {
         self.poll_reg(300, |h| {
             h.bus.read32(Reg::CtrlStatus) & ctrl_status::ISP_SOFT_RESET == 0
         })
-        .inspect_err(|_| pr_err!("qla2x00t: soft reset did not complete\n"))?;
+        .inspect_err(|_| {
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: soft reset did not complete\n"
+            )
+        })?;
         for cmd in [
             HccrCmd::SetRiscReset,
             HccrCmd::RelRiscPause,
@@ -393,14 +514,23 @@ impl<B: IspBus> Hba<B> {
             let _ = self.bus.read32(Reg::Hccr);
         }
         self.poll_reg(3_000, |h| h.bus.read_mailbox(0) == 0)
-            .inspect_err(|_| pr_err!("qla2x00t: RISC ROM did not become ready\n"))
+            .inspect_err(|_| {
+                dev_err!(
+                    self.bus.dma_device(),
+                    "qla2x00t: RISC ROM did not become ready\n"
+                )
+            })
     }
 
     /// Loads `blob` into RISC RAM through the request-ring memory (unused before the
     /// firmware runs), verifies the checksum and starts it. Returns the start address.
     pub(crate) fn load_and_start_firmware(&self, blob: &[u8]) -> Result<u32> {
         let img = FwImage::parse(blob).map_err(|e| {
-            pr_err!("qla2x00t: firmware image refused: {:?}\n", e);
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: firmware image refused: {:?}\n",
+                e
+            );
             EINVAL
         })?;
         let bounce = self.req.dma_addr();
@@ -436,9 +566,8 @@ impl<B: IspBus> Hba<B> {
     /// ring cursors and queue-pointer registers back to zero, the control block in its own
     /// DMA buffer, then the mailbox (interrupt-completed once interrupts are on).
     ///
-    /// Not called by probe yet: the port and node names come from the HBA's NVRAM, whose
-    /// flash read is the next slice (the simulator will supply them too).
-    #[expect(dead_code, reason = "needs the NVRAM WWPN read of the next slice")]
+    /// PCI probe does not call it yet (the port and node names come from the HBA's NVRAM,
+    /// whose flash read is the next slice); the soft ISP supplies its names.
     pub(crate) fn initialize_firmware(
         &self,
         port: Wwpn,
@@ -502,8 +631,25 @@ impl<B: IspBus> Hba<B> {
     pub(crate) fn shutdown(&self) {
         self.disable_interrupts();
         if self.reset_risc().is_err() {
-            pr_warn!("qla2x00t: RISC did not reset cleanly at teardown\n");
+            dev_warn!(
+                self.bus.dma_device(),
+                "qla2x00t: RISC did not reset cleanly at teardown\n"
+            );
         }
+    }
+}
+
+/// A short name for an async event code (mailbox 0), for the log.
+fn async_name(code: u32) -> &'static str {
+    match u16::try_from(code) {
+        Ok(mba::LOOP_UP) => "link up",
+        Ok(mba::LOOP_DOWN) => "link down",
+        Ok(mba::LIP_OCCURRED) => "LIP",
+        Ok(mba::LIP_RESET) => "LIP reset",
+        Ok(mba::PORT_UPDATE) => "port update",
+        Ok(mba::RSCN_UPDATE) => "RSCN",
+        Ok(mba::SYSTEM_ERR) => "system error",
+        _ => "other",
     }
 }
 

@@ -7,15 +7,20 @@
 //! files with the rest of the glue (no Kbuild change) and they share its bindings module.
 //!
 //! Layout: `chip` (per-part facts), `bus` (the IspBus seam + PCI backend), `rings` (DMA
-//! rings), `hba` (mailbox engine, interrupt decoding, bring-up), `irq` (IRQ lines), `pci`
-//! (the pci_driver).
+//! rings), `hba` (mailbox engine, interrupt decoding, bring-up steps), `bringup` (the
+//! sequence both backends run), `irq` (IRQ lines), `pci` (the pci_driver), `softbus` (the
+//! soft-ISP backend of rust/ferrule_soft_isp.h, used by ferrule_isp_sim.ko).
 
+pub(crate) mod bringup;
 pub(crate) mod bus;
 pub(crate) mod chip;
+pub(crate) mod fcport;
 pub(crate) mod hba;
 pub(crate) mod irq;
 pub(crate) mod pci;
 pub(crate) mod rings;
+pub(crate) mod softbus;
+pub(crate) mod tgt;
 
 use core::ffi::CStr;
 

@@ -9,6 +9,7 @@
 //! The PCI core then offers the device with its dummy "any" ID; probe identifies the part
 //! from the device ID and refuses anything that is not a supported ISP.
 
+use crate::qla2x00t::bringup;
 use crate::qla2x00t::bus::PciBus;
 use crate::qla2x00t::chip::{vector_role, ChipInfo, VectorKind, MSIX_VECTORS};
 use crate::qla2x00t::hba::Hba;
@@ -149,9 +150,8 @@ impl pci::Driver for QlaPciDriver {
         let hba = step(pdev, "rings", Hba::new(bus, chip))?;
         let hba = step(pdev, "rings", KBox::pin_init(hba, GFP_KERNEL))?;
 
-        // Quiet the chip before any handler can see it (it may come from another driver).
-        hba.disable_interrupts();
-        step(pdev, "RISC reset", hba.reset_risc())?;
+        // Same bring-up as the soft ISP (bringup.rs): reset, our lines, firmware, version.
+        bringup::quiesce_and_reset(&hba)?;
 
         let (vectors, kind) = step(pdev, "interrupt vectors", alloc_vectors(pdev, &chip))?;
         let mut lines = KVec::new();
@@ -173,29 +173,9 @@ impl pci::Driver for QlaPciDriver {
             )?;
         }
 
-        let fw_name = crate::qla2x00t::firmware_name(&chip);
-        let fw = step(
-            pdev,
-            "request_firmware",
-            kernel::firmware::Firmware::request(fw_name, pdev.as_ref()),
-        )?;
-        // Polled mailboxes until the firmware runs; interrupts from then on.
-        let started = hba.load_and_start_firmware(fw.data());
-        drop(fw);
-        if let Err(e) = started {
-            hba.shutdown();
-            return step(pdev, "firmware load", Err(e));
-        }
-        hba.enable_interrupts();
-        let version = hba.firmware_version();
-        let (maj, min, sub, attr) = match version {
-            Ok(v) => v,
-            Err(e) => {
-                hba.shutdown();
-                return step(pdev, "GET FIRMWARE VERSION", Err(e));
-            }
-        };
-        hba.reset_queue_pointers();
+        // No NVRAM read yet: no port/node names, so the port is not initialised.
+        let st = bringup::start(&hba, kind, None)?;
+        let (maj, min, sub, attr) = st.version;
         dev_info!(
             pdev,
             "qla2x00t: ISP{:04x} firmware {}.{}.{} (attributes {:#06x}) running, {:?} interrupts; port not initialised (NVRAM/WWPN read not implemented yet)\n",

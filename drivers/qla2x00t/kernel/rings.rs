@@ -6,7 +6,7 @@
 use kernel::device::{Bound, Device};
 use kernel::dma::Coherent;
 use kernel::prelude::*;
-use qla2x00t_proto::iocb::IOCB_SIZE;
+use qla2x00t_proto::iocb::{entry_type, IOCB_SIZE};
 use qla2x00t_proto::ring::{init_signatures, Batch, Ring, RingError, SigConsumer};
 
 /// Request queue entries (the host produces; also the firmware-load bounce buffer).
@@ -49,20 +49,30 @@ pub(crate) struct DrainCounts {
     pub(crate) dropped: u32,
     /// The entry type of the last IOCB seen.
     pub(crate) last_type: u8,
+    /// Immediate Notify entries among them (ELS/logout/reset events for the port logic).
+    pub(crate) notifies: u32,
 }
 
-/// Consumes what the firmware posted since the last pass. Nothing above the ring exists yet
-/// in this slice, so every IOCB is counted by type and dropped (see Documentation/qla2x00t.md).
-/// Returns the batch; its `new_out` must be written to the out-pointer register.
+/// Consumes what the firmware posted since the last pass: every IOCB is counted by type and
+/// handed to `keep` as (bytes up to the ring end, bytes continuing from its start); ones with
+/// a bad entry count are only counted. Returns the batch; its `new_out` must be written to
+/// the out-pointer register.
 pub(crate) fn drain(
     consumer: &mut SigConsumer,
     mem: &mut [u8],
     counts: &mut DrainCounts,
+    mut keep: impl FnMut(&[u8], &[u8]),
 ) -> Result<Batch, RingError> {
     let batch = consumer.process(mem, DRAIN_BUDGET, |iocb| {
         counts.iocbs = counts.iocbs.saturating_add(1);
         match iocb {
-            Ok(split) => counts.last_type = split.head.first().copied().unwrap_or(0),
+            Ok(split) => {
+                counts.last_type = split.head.first().copied().unwrap_or(0);
+                if counts.last_type == entry_type::IMMED_NOTIFY {
+                    counts.notifies = counts.notifies.saturating_add(1);
+                }
+                keep(split.head, split.tail);
+            }
             Err(_) => counts.dropped = counts.dropped.saturating_add(1),
         }
     })?;
@@ -152,7 +162,7 @@ mod tests {
         mem[64 + 0x3C..64 + 0x40].copy_from_slice(&0u32.to_le_bytes());
         let mut consumer = SigConsumer::new(ring());
         let mut counts = DrainCounts::default();
-        let batch = drain(&mut consumer, &mut mem, &mut counts);
+        let batch = drain(&mut consumer, &mut mem, &mut counts, |_, _| {});
         assert_eq!(
             batch.map(|b| (b.iocbs, b.entries, b.dropped, b.new_out)),
             Ok((2, 2, 1, Some(2)))
@@ -162,13 +172,14 @@ mod tests {
             DrainCounts {
                 iocbs: 2,
                 dropped: 1,
-                last_type: 0x06
+                last_type: 0x06,
+                notifies: 0,
             }
         );
         // Both slots handed back to the firmware.
         assert_eq!(&mem[0x3C..0x40], &PROCESSED_SIGNATURE.to_le_bytes());
         // Nothing new: an empty pass.
-        let batch = drain(&mut consumer, &mut mem, &mut counts);
+        let batch = drain(&mut consumer, &mut mem, &mut counts, |_, _| {});
         assert_eq!(batch.map(|b| b.new_out), Ok(None));
     }
 }

@@ -466,17 +466,69 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
     }
 
     fn soft_reset(&mut self) {
-        let cfg = self.cfg;
-        *self = Self::new(cfg);
+        self.reset_in_place();
+        self.ictrl = 0;
+    }
+
+    /// Power-on state, field by field: `*self = Self::new(cfg)` would build a whole model
+    /// (kilobytes with the kernel's capacities) on the stack of a register write, which can
+    /// run in hard-IRQ context. The destructuring makes a new field a compile error here.
+    /// Interrupt enable (`ictrl`) is left to the caller (a RISC reset keeps it).
+    #[inline(never)]
+    fn reset_in_place(&mut self) {
+        let FwModel {
+            cfg: _,
+            risc,
+            mb,
+            host_status,
+            ictrl: _,
+            pending_mbx,
+            in_mailbox,
+            doorbell,
+            pending_rsp,
+            pending_atio,
+            async_q,
+            async_len,
+            loaded_dwords,
+            checksum,
+            fw_options,
+            icb,
+            rings,
+            link_up,
+            ports,
+            exch,
+            vps,
+            next_exchange,
+            next_generation,
+            stats,
+        } = self;
+        *risc = RiscState::Reset;
+        *mb = [0; MAILBOX_COUNT];
+        *host_status = 0;
+        *pending_mbx = None;
+        *in_mailbox = false;
+        *doorbell = false;
+        *pending_rsp = false;
+        *pending_atio = false;
+        *async_q = [[0; 4]; ASYNC_QUEUE];
+        *async_len = 0;
+        *loaded_dwords = 0;
+        *checksum = 0;
+        *fw_options = [0; 3];
+        *icb = InitCb24::default();
+        *rings = None;
+        *link_up = false;
+        ports.fill(FREE_PORT);
+        exch.fill(FREE_EXCH);
+        vps.fill(FREE_VP);
+        *next_exchange = FIRST_EXCHANGE;
+        *next_generation = 1;
+        *stats = FwStats::default();
     }
 
     fn hccr<M: HostMemory>(&mut self, mem: &mut M, value: u32) {
         match HccrCmd::from_u32(value) {
-            Some(HccrCmd::SetRiscReset) => {
-                let (cfg, ictrl) = (self.cfg, self.ictrl);
-                *self = Self::new(cfg);
-                self.ictrl = ictrl;
-            }
+            Some(HccrCmd::SetRiscReset) => self.reset_in_place(),
             Some(HccrCmd::ClrRiscReset) if self.risc == RiscState::Reset => {
                 self.risc = RiscState::Rom;
             }

@@ -17,6 +17,8 @@
 //! - An ATIO from an S_ID without an active session is answered BUSY and never reaches the
 //!   core.
 
+use core::mem::MaybeUninit;
+
 use crate::iocb::{
     ctio_flags, ctio_status, ss, tmf, AbtsRecv24, AbtsResp24, Atio7, Ctio7, Ctio7Body, Ctio7Status,
     Dsd64, Entry, ImmNotify24, NotifyAck24, CTIO7_NHANDLE_UNRECOGNIZED, CTIO7_SENSE_LEN,
@@ -63,9 +65,15 @@ pub trait SessionSink {
     fn ready(&mut self, r: SessionRef);
 }
 
+/// ATIO routing: the active session for an S_ID.
+pub trait SessionLookup {
+    /// The active session for `s_id` on `port` and its N_Port handle.
+    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)>;
+}
+
 /// The target core as the port logic needs it (session events and lookups). Implemented
 /// for the real core by [`TargetCore`].
-pub trait SessionCore {
+pub trait SessionCore: SessionLookup {
     /// PLOGI.
     fn plogi(&mut self, n: Nexus, sink: &mut dyn SessionSink) -> Result<Login, LoginRefused>;
     /// PRLI.
@@ -95,8 +103,6 @@ pub trait SessionCore {
     ) -> usize;
     /// Link down or reset of every vp of HBA `target`.
     fn hba_down(&mut self, target: u16, sink: &mut dyn SessionSink) -> usize;
-    /// The active session for `s_id` on `port` and its N_Port handle.
-    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)>;
 }
 
 /// [`SessionCore`] over the real core: a target, its LU store and a sink for task events
@@ -194,6 +200,9 @@ impl<const S: usize, St: LuStore, T: TaskEvents> SessionCore for TargetCore<'_, 
         };
         self.target.hba_down(self.store, target, &mut a)
     }
+}
+
+impl<const S: usize, St: LuStore, T: TaskEvents> SessionLookup for TargetCore<'_, S, St, T> {
     fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
         let r = self.target.sessions().lookup_sid(port, s_id).ok()?;
         let info = self.target.sessions().check_active(r).ok()?;
@@ -210,6 +219,11 @@ pub struct ExchangeId {
 }
 
 impl ExchangeId {
+    /// Slot index (below the port's exchange capacity): drivers index per-exchange state
+    /// by it.
+    pub const fn slot(self) -> u16 {
+        self.slot
+    }
     /// The CTIO7 handle carrying this id (bit 29 marks target-mode completions).
     pub const fn handle(self) -> u32 {
         CTIO_COMPLETION_HANDLE_MARK | ((self.generation as u32 & 0x0FFF) << 16) | self.slot as u32
@@ -457,6 +471,8 @@ pub struct Port<const S: usize, const X: usize> {
     open: usize,
     held: [Option<Held>; S],
     tearing: [Option<Tearing>; S],
+    /// Sessions whose last exchange is gone: `teardown_done` at the next core call.
+    drained: [Option<SessionRef>; S],
     events: Events<S>,
     stats: PortStats,
 }
@@ -464,7 +480,20 @@ pub struct Port<const S: usize, const X: usize> {
 impl<const S: usize, const X: usize> Port<S, X> {
     const CAPACITY_OK: () = assert!(S > 0 && X > 0 && X < 0xFFFF, "bad capacities");
 
+    /// [`Port::new`]`(0)` as a constant, for in-place construction.
+    pub const INIT: Self = Self::new(0);
+
+    /// Initialises `this` in place (a copy from read-only data: no stack temporary, which
+    /// the kernel cannot afford for the exchange table).
+    pub fn init(this: &mut MaybeUninit<Self>, target: u16) -> &mut Self {
+        let p = this.write(Self::INIT);
+        p.target = target;
+        p
+    }
+
     /// An idle port for HBA number `target` (its `LocalPort::target`).
+    // `#[inline]`: no out-of-line copy unless called at run time (see `init`).
+    #[inline]
     pub const fn new(target: u16) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
@@ -478,6 +507,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
             open: 0,
             held: [None; S],
             tearing: [None; S],
+            drained: [None; S],
             events: Events {
                 teardowns: [None; S],
                 ready: [None; S],
@@ -649,6 +679,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
             }
         }
         self.settle(core, q);
+        self.run_core_work(core, q);
     }
 
     fn login(
@@ -711,6 +742,13 @@ impl<const S: usize, const X: usize> Port<S, X> {
         }
         bump(&mut self.stats.logins_acked);
         self.ack(q, n, false);
+    }
+
+    /// Ends every session of the HBA (its target was disabled); vp routing is kept.
+    pub fn end_sessions(&mut self, core: &mut dyn SessionCore, q: &mut dyn RequestQueue) {
+        core.hba_down(self.target, &mut self.events);
+        self.settle(core, q);
+        self.run_core_work(core, q);
     }
 
     /// Handles an asynchronous event: link down ends every session of the HBA.
@@ -820,9 +858,9 @@ impl<const S: usize, const X: usize> Port<S, X> {
         Some(x)
     }
 
-    /// Frees an exchange; a session tearing down whose last exchange this was is reported
-    /// done to the core.
-    fn free(&mut self, core: &mut dyn SessionCore, id: ExchangeId, q: &mut dyn RequestQueue) {
+    /// Frees an exchange; a session tearing down whose last exchange this was waits in
+    /// `drained` for [`Port::run_core_work`] (the completion path does not take the core).
+    fn free(&mut self, id: ExchangeId) {
         let Some(s) = self.slot_mut(id) else { return };
         s.phase = Phase::Free;
         let session = s.x.session;
@@ -840,7 +878,22 @@ impl<const S: usize, const X: usize> Port<S, X> {
             }
         }
         if done {
-            let _ = core.teardown_done(session, &mut self.events);
+            match self.drained.iter_mut().find(|d| d.is_none()) {
+                Some(d) => *d = Some(session),
+                None => bump(&mut self.events.lost),
+            }
+        }
+    }
+
+    /// Whether [`Port::run_core_work`] has something to do (a torn-down session drained).
+    pub fn core_work_pending(&self) -> bool {
+        self.drained.iter().any(|d| d.is_some())
+    }
+
+    /// Reports drained sessions to the core and sends the logins that became ready.
+    pub fn run_core_work(&mut self, core: &mut dyn SessionCore, q: &mut dyn RequestQueue) {
+        while let Some(r) = self.drained.iter_mut().find_map(|d| d.take()) {
+            let _ = core.teardown_done(r, &mut self.events);
             self.settle(core, q);
         }
     }
@@ -849,7 +902,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
     /// here (BUSY, TASK SET FULL, CHECK CONDITION, terminate).
     pub fn atio(
         &mut self,
-        core: &dyn SessionCore,
+        core: &dyn SessionLookup,
         a: &Atio7,
         q: &mut dyn RequestQueue,
     ) -> AtioAction {
@@ -1149,12 +1202,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
     }
 
     /// A CTIO7 completion from the response queue.
-    pub fn ctio_done(
-        &mut self,
-        core: &mut dyn SessionCore,
-        st: &Ctio7Status,
-        q: &mut dyn RequestQueue,
-    ) -> CtioDone {
+    pub fn ctio_done(&mut self, st: &Ctio7Status, q: &mut dyn RequestQueue) -> CtioDone {
         let Some(id) = ExchangeId::from_handle(st.handle) else {
             if st.handle != REFUSAL_HANDLE {
                 bump(&mut self.stats.stale_completions);
@@ -1190,7 +1238,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
                         | ctio_status::TARGET_RESET
                 ) || st.entry_status != 0;
                 if gone {
-                    self.free(core, id, q);
+                    self.free(id);
                 } else {
                     if let Some(s) = self.slot_mut(id) {
                         s.phase = Phase::Driver;
@@ -1200,7 +1248,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 CtioDone::DataOutFailed(x)
             }
             Phase::Final => {
-                self.free(core, id, q);
+                self.free(id);
                 CtioDone::Finished { x, ok }
             }
             Phase::Driver | Phase::Free => {
@@ -1249,14 +1297,9 @@ impl<const S: usize, const X: usize> Port<S, X> {
 
     /// Completes an exchange the driver finished without a CTIO in flight (its final CTIO
     /// could not be posted, or the firmware terminated it with the ABTS response).
-    pub fn release(
-        &mut self,
-        core: &mut dyn SessionCore,
-        id: ExchangeId,
-        q: &mut dyn RequestQueue,
-    ) {
+    pub fn release(&mut self, id: ExchangeId) {
         if self.slot(id).is_some_and(|s| s.phase == Phase::Driver) {
-            self.free(core, id, q);
+            self.free(id);
         }
     }
 

@@ -59,6 +59,44 @@ fn init_sequence_and_mailbox_errors() {
 }
 
 #[test]
+fn resets_return_to_power_on_state_in_place() {
+    // A used model: logged-in port, stats, link up. RISC reset keeps the interrupt enable;
+    // ISP soft reset clears it. Both forget everything else and bring-up works again.
+    for soft in [false, true] {
+        let mut hba = Hba::new();
+        hba.bring_up();
+        hba.login(INI_A, S_ID);
+        assert_eq!(
+            hba.mbx(MailboxCmd::initialize_firmware(0x42, false))[0],
+            mbs::COMMAND_ERROR
+        );
+        assert!(hba.fw.stats().mailbox_errors > 0);
+        if soft {
+            hba.reg_write(Reg::CtrlStatus, ctrl_status::ISP_SOFT_RESET);
+        } else {
+            hba.reg_write(Reg::Hccr, HccrCmd::SetRiscReset as u32);
+        }
+        assert_eq!(hba.fw.risc_state(), RiscState::Reset);
+        assert_eq!(*hba.fw.stats(), FwStats::default());
+        assert_eq!(hba.fw.open_exchanges(), 0);
+        assert_eq!(hba.fw.handle_of(0, S_ID), None);
+        assert_eq!(hba.fw.read_reg(Reg::HostStatus.offset()), 0);
+        assert_eq!(hba.fw.read_mailbox(mailbox_offset(0).unwrap()), 0);
+        assert_eq!(hba.fw.read_reg(Reg::ReqQOut.offset()), 0);
+        let ictrl = hba.fw.read_reg(Reg::Ictrl.offset());
+        assert_eq!(ictrl, if soft { 0 } else { ICTRL_EN_RISC_INT });
+        assert!(!hba.fw.has_deferred_work());
+        // The same bring-up again; ring indexes start from zero on both sides.
+        let ring = Ring::new(RING_LEN).unwrap();
+        hba.req = Producer::new(ring);
+        hba.atio = SigConsumer::new(ring);
+        hba.rsp = SigConsumer::new(ring);
+        hba.bring_up();
+        assert_eq!(hba.fw.risc_state(), RiscState::Initialized);
+    }
+}
+
+#[test]
 fn plogi_prli_read_with_continuations_then_logo() {
     let mut hba = Hba::new();
     hba.bring_up();

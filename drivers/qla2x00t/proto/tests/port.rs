@@ -162,7 +162,13 @@ impl Drv {
                 }
                 AtioAction::Handled => {}
             },
-            FwEntry::CtioDone(st) => match self.with(|p, c, q| p.ctio_done(c, &st, q)) {
+            FwEntry::CtioDone(st) => match self.with(|p, c, q| {
+                let done = p.ctio_done(&st, q);
+                if p.core_work_pending() {
+                    p.run_core_work(c, q);
+                }
+                done
+            }) {
                 CtioDone::DataOutReady(x) => {
                     let cmd = *self.cmds.iter().find(|c| c.x.id == x.id).unwrap();
                     self.run(cmd);
