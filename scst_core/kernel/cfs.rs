@@ -643,11 +643,8 @@ static T_PLAIN: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR
 /// `luns/`); make/drop dispatch on the parent's [`Ctx`].
 static T_MKDIR: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
 /// `targets/qla2x00t/`: mkdir makes FC targets; `npiv` manages NPIV ports.
-static T_FABRIC_QLA: Static<b::config_item_type> = Static(item_type(
-    None,
-    Some(&MKDIR_OPS),
-    NPIV_ATTR_TAB.0.as_ptr(),
-));
+static T_FABRIC_QLA: Static<b::config_item_type> =
+    Static(item_type(None, Some(&MKDIR_OPS), NPIV_ATTR_TAB.0.as_ptr()));
 static T_DEVICE: Static<b::config_item_type> = Static(item_type(
     Some(&LEAF_OPS),
     Some(&MKDIR_OPS),
@@ -920,7 +917,8 @@ impl ConfigFs {
                 crate::bindings::ferrule_h_configfs_add_default_group(n.grp(), root);
             }
             dirs.targets.add_default(&dirs.local, c"local", &T_MKDIR);
-            dirs.targets.add_default(&dirs.qla, c"qla2x00t", &T_FABRIC_QLA);
+            dirs.targets
+                .add_default(&dirs.qla, c"qla2x00t", &T_FABRIC_QLA);
         }
         let tree_ptr: *const Mutex<Tree> = &*tree;
         TREE.store(tree_ptr.cast_mut(), Ordering::Release);

@@ -12,11 +12,11 @@
 
 use crate::config::{Device, Target};
 use crate::local_rt::Wt;
-use scst_core::acl::WwpnText;
 use crate::target_engine::Engine;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use scst_core::acl::WwpnText;
 use scst_core::types::{DeviceId, LocalPort, Wwpn};
 
 type Fail = (Error, &'static str);

@@ -19,6 +19,7 @@
 
 use crate::bindings as fb;
 use crate::qla2x00t::bus::IspBus;
+use crate::qla2x00t::fcport::FcPort;
 use crate::qla2x00t::hba::Hba;
 use crate::sg_buffer::SgBuffer;
 use crate::target_engine::{Engine, SESSIONS};
@@ -26,7 +27,6 @@ use core::ptr::NonNull;
 use kernel::bindings as kb;
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use crate::qla2x00t::fcport::FcPort;
 use qla2x00t_proto::iocb::{
     entry_type, vce_command, AbtsRecv24, Atio7, Cdb, Ctio7Status, Entry, ImmNotify24, Rida24,
     VpConfig24, VpCtrl24, IOCB_SIZE, SKIP_HANDLE, VCT_COMMAND_MOD_ENABLE_VPS, VP_OPT_ENABLE,
@@ -924,7 +924,6 @@ impl<B: IspBus + 'static> Hba<B> {
         }
         out
     }
-
 }
 
 impl<B: IspBus> Hba<B> {
