@@ -19,12 +19,12 @@ use kernel::sync::Mutex;
 use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 use kernel::types::Opaque;
 use qla2x00t_proto::fwimage::FwImage;
+use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
 use qla2x00t_proto::notify::mba;
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
-use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::ring::{Producer as ReqProducer, SigConsumer};
 use scst_core::types::Wwpn;
 
@@ -93,6 +93,10 @@ pub(crate) struct Hba<B: IspBus> {
     scratch: Mutex<KVVec<u8>>,
     /// Runs the HBA's command steps (destroyed, and so drained, before anything below).
     pub(crate) fc_wq: FcWq,
+    /// Re-reads the port's N_Port ID after a link up (a mailbox: not on the IRQ thread,
+    /// whose line stays masked until it returns). Queued on `fc_wq`.
+    #[pin]
+    pub(crate) id_work: Opaque<bindings::work_struct>,
     /// One mailbox command at a time.
     #[pin]
     mbx_lock: Mutex<()>,
@@ -166,6 +170,16 @@ impl<B: IspBus> Hba<B> {
             tgt <- kernel::new_mutex!(tgt),
             scratch <- kernel::new_mutex!(scratch),
             fc_wq,
+            // SAFETY: `INIT_WORK` on the pinned, not yet queued item.
+            id_work <- Opaque::ffi_init(|p: *mut bindings::work_struct| unsafe {
+                bindings::init_work_with_key(
+                    p,
+                    Some(crate::qla2x00t::tgt::refresh_port_id::<B>),
+                    false,
+                    c"ferrule_qla_id".as_ptr().cast(),
+                    kernel::static_lock_class!().as_ptr(),
+                )
+            }),
             mbx_lock <- kernel::new_mutex!(()),
             // SAFETY: `init_completion` initialises the pinned completion in place.
             mbx_done <- Opaque::ffi_init(|p: *mut bindings::completion| unsafe {

@@ -1,0 +1,19 @@
+# Helpers for VM tests with the simulated ISP (sourced after lib.sh): load ferrule.ko with
+# a generated firmware image (no real QLogic blob is ever used), load/unload the sim, drive
+# its fabric through debugfs and read its counters.
+SIM_KO=$FERRULE_ROOT/ferrule_isp_sim.ko
+SIM_FW=ferrule_sim_fw.bin
+SIM_D=/sys/kernel/debug/ferrule_isp_sim/hba0
+sim_setup() { # sim_setup [SIM PARAMS...]: ferrule with the fw override, fw image, sim loaded
+  local dir; dir=$(mktemp -d)
+  python3 "$FERRULE_ROOT/tests/qemu/lib/gen-fw-image.py" "$dir/$SIM_FW" || return 1
+  echo -n "$dir" > /sys/module/firmware_class/parameters/path
+  rmmod ferrule 2>/dev/null
+  insmod "$(ferrule_ko)" qla2x00t_fw=$SIM_FW && insmod "$SIM_KO" "$@"
+}
+sim_fabric() { bash -c 'printf "%s\n" "$1" > "$2"' _ "$1" "${2:-$SIM_D}/fabric"; }
+sim_state() { grep "^$1: " "${2:-$SIM_D}/state" | cut -d' ' -f2; }
+sim_wait_state() { # sim_wait_state NAME VALUE: up to 5 s
+  for _ in $(seq 1 50); do [ "$(sim_state "$1")" = "$2" ] && return 0; sleep 0.1; done
+  echo "  $1 is $(sim_state "$1"), expected $2"; return 1
+}
