@@ -13,11 +13,13 @@
 use core::ffi::{c_int, c_void};
 use core::fmt::Write;
 use kernel::prelude::*;
+use qla2x00t_proto::fabric::{Fabric as Switch, FabricError, Fc4Features};
 use qla2x00t_proto::fwmodel::{
     ExchangeInfo, FcpRsp, FwConfig, FwModel, HostMemory, ModelError, RiscState, Wire,
 };
+use qla2x00t_proto::iocb::ss;
 use qla2x00t_proto::regs::{HccrCmd, Reg, MAILBOX0};
-use scst_core::types::{PortId, Wwpn};
+use scst_core::types::{DataDirection, Lun, PortId, Wwpn};
 
 /// `pr_*!` prefix (this crate has no `module!`: the C half is the module).
 const __LOG_PREFIX: &[u8] = b"ferrule_isp_sim\0";
@@ -43,6 +45,35 @@ extern "C" {
         len: usize,
         write: bool,
     ) -> bool;
+    /// Data of exchange (`s_id`, `ox_id`, `xaddr`) of target HBA `hba` at `rel_off`:
+    /// `to_wire` (WRITE): fill `buf` from the initiator's command; else (READ) copy `buf`
+    /// into it. False when no initiator HBA owns that exchange (nothing copied).
+    fn ferrule_sim_c_data(
+        hba: u32,
+        s_id: u32,
+        ox_id: u16,
+        xaddr: u32,
+        rel_off: u32,
+        buf: *mut u8,
+        len: usize,
+        to_wire: bool,
+    ) -> bool;
+    /// FCP_RSP for an initiator HBA's exchange; `resid` > 0 underrun, < 0 overrun.
+    fn ferrule_sim_c_fcp_rsp(
+        hba: u32,
+        s_id: u32,
+        ox_id: u16,
+        xaddr: u32,
+        status: u8,
+        rsp_code: u8,
+        resid: i64,
+        sense: *const u8,
+        sense_len: usize,
+    ) -> bool;
+    /// LS_ACC / LS_RJT to `s_id`; true when an initiator HBA of this module owns `s_id`.
+    fn ferrule_sim_c_els_reply(hba: u32, vp: u8, s_id: u32, opcode: u8, accepted: bool) -> bool;
+    /// BA_ACC / BA_RJT to `s_id` for `ox_id`.
+    fn ferrule_sim_c_abts_reply(hba: u32, s_id: u32, ox_id: u16, accepted: bool) -> bool;
 }
 
 /// Host memory as the device sees it: DMA addresses of `dev`.
@@ -66,9 +97,13 @@ impl HostMemory for DmaMem {
     }
 }
 
-/// What the target put on the wire, counted (no initiator is attached to the sim yet).
+/// What the target put on the wire: handed to the simulated initiator HBAs (sim_ini.c) and
+/// counted. Frames for N_Port IDs no initiator HBA owns (the debugfs `fabric` logins) are
+/// only counted (WRITE data for them is zeros).
 #[derive(Default)]
 struct WireCounts {
+    /// The target HBA's index (which firmware model this is).
+    hba: u32,
     data_in_bytes: u64,
     data_out_bytes: u64,
     fcp_rsps: u32,
@@ -76,20 +111,93 @@ struct WireCounts {
     els_rjt: u32,
     ba_acc: u32,
     ba_rjt: u32,
+    /// ELS replies an initiator HBA of this module took.
+    ini_els: u32,
 }
 
 impl Wire for WireCounts {
-    fn data_in(&mut self, _x: &ExchangeInfo, _rel_off: u32, data: &[u8]) {
+    fn data_in(&mut self, x: &ExchangeInfo, rel_off: u32, data: &[u8]) {
+        // SAFETY: `data` is valid for reads of its length; the C side only reads it.
+        unsafe {
+            ferrule_sim_c_data(
+                self.hba,
+                x.s_id.get(),
+                x.ox_id,
+                x.exchange_addr,
+                rel_off,
+                data.as_ptr().cast_mut(),
+                data.len(),
+                false,
+            )
+        };
         self.data_in_bytes = self.data_in_bytes.saturating_add(data.len() as u64);
     }
-    fn data_out(&mut self, _x: &ExchangeInfo, _rel_off: u32, buf: &mut [u8]) {
-        buf.fill(0);
+    fn data_out(&mut self, x: &ExchangeInfo, rel_off: u32, buf: &mut [u8]) {
+        // SAFETY: `buf` is valid for writes of its length.
+        let filled = unsafe {
+            ferrule_sim_c_data(
+                self.hba,
+                x.s_id.get(),
+                x.ox_id,
+                x.exchange_addr,
+                rel_off,
+                buf.as_mut_ptr(),
+                buf.len(),
+                true,
+            )
+        };
+        if !filled {
+            buf.fill(0);
+        }
         self.data_out_bytes = self.data_out_bytes.saturating_add(buf.len() as u64);
     }
-    fn fcp_rsp(&mut self, _x: &ExchangeInfo, _rsp: &FcpRsp) {
+    fn fcp_rsp(&mut self, x: &ExchangeInfo, rsp: &FcpRsp) {
+        // Sense follows the response info inside the inline bytes (FCP_RSP layout).
+        let info = if rsp.scsi_status & ss::RESPONSE_INFO_LEN_VALID != 0 {
+            usize::from(rsp.response_len)
+        } else {
+            0
+        };
+        let rsp_code = if info >= 4 {
+            rsp.sense.get(3).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        let sense = if rsp.scsi_status & ss::SENSE_LEN_VALID != 0 {
+            let end = info.saturating_add(usize::from(rsp.sense_length));
+            rsp.sense.get(info..end.min(rsp.sense.len())).unwrap_or(&[])
+        } else {
+            &[]
+        };
+        let resid = if rsp.scsi_status & ss::RESIDUAL_UNDER != 0 {
+            i64::from(rsp.residual)
+        } else if rsp.scsi_status & ss::RESIDUAL_OVER != 0 {
+            -i64::from(rsp.residual)
+        } else {
+            0
+        };
+        // SAFETY: `sense` is valid for reads of its length.
+        unsafe {
+            ferrule_sim_c_fcp_rsp(
+                self.hba,
+                x.s_id.get(),
+                x.ox_id,
+                x.exchange_addr,
+                (rsp.scsi_status & 0xff) as u8,
+                rsp_code,
+                resid,
+                sense.as_ptr(),
+                sense.len(),
+            )
+        };
         self.fcp_rsps = self.fcp_rsps.saturating_add(1);
     }
-    fn els_reply(&mut self, _vp: u8, _s_id: PortId, _opcode: u8, accepted: bool) {
+    fn els_reply(&mut self, vp: u8, s_id: PortId, opcode: u8, accepted: bool) {
+        // SAFETY: plain values.
+        if unsafe { ferrule_sim_c_els_reply(self.hba, vp, s_id.get(), opcode, accepted) } {
+            self.ini_els = self.ini_els.saturating_add(1);
+            return;
+        }
         let c = if accepted {
             &mut self.els_acc
         } else {
@@ -97,7 +205,9 @@ impl Wire for WireCounts {
         };
         *c = c.saturating_add(1);
     }
-    fn abts_reply(&mut self, _s_id: PortId, _ox_id: u16, accepted: bool) {
+    fn abts_reply(&mut self, s_id: PortId, ox_id: u16, accepted: bool) {
+        // SAFETY: plain values.
+        unsafe { ferrule_sim_c_abts_reply(self.hba, s_id.get(), ox_id, accepted) };
         let c = if accepted {
             &mut self.ba_acc
         } else {
@@ -193,7 +303,10 @@ extern "C" fn ferrule_sim_rs_new(
             index,
             model: Model::new(cfg),
             mem: DmaMem { dev },
-            wire: WireCounts::default(),
+            wire: WireCounts {
+                hba: index,
+                ..WireCounts::default()
+            },
             cable: link,
             fabric_ok: 0,
             fabric_err: 0,
@@ -215,6 +328,13 @@ extern "C" fn ferrule_sim_rs_free(s: *mut c_void) {
         // SAFETY: from `KBox::into_raw` in `ferrule_sim_rs_new`, freed once (caller's rule).
         drop(unsafe { KBox::from_raw(s.cast::<Sim>()) });
     }
+}
+
+/// N_Port ID of the HBA's physical port (VP 0) on the simulated switch.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_port_id(s: *mut c_void) -> u32 {
+    // SAFETY: C holds the lock on a live model, or owns it exclusively (probe).
+    unsafe { sim(s) }.model.vp_port_id(0).get()
 }
 
 /// 32-bit register read.
@@ -421,6 +541,268 @@ extern "C" fn ferrule_sim_rs_fabric(
     }
 }
 
+// ---- initiator HBAs (sim_ini.c): the target model's fabric side and the switch ---------
+
+fn errno_of(r: Result<(), ModelError>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => model_errno(e).to_errno(),
+    }
+}
+
+/// PLOGI from `s_id` (`wwpn`/`wwnn`) to VP `vp` of this target HBA; `*handle` gets the
+/// N_Port handle the firmware assigned. 0 or a negative errno; `*flags` as for writes.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_plogi(
+    s: *mut c_void,
+    vp: u8,
+    s_id: u32,
+    wwpn: u64,
+    wwnn: u64,
+    handle: *mut u16,
+    flags: *mut u32,
+) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    let r = sim
+        .model
+        .plogi(&mut sim.mem, vp, Wwpn(wwpn), Wwpn(wwnn), PortId::new(s_id));
+    // SAFETY: C passes valid `u16`/`u32` out-parameters.
+    unsafe {
+        *handle = r.map_or(u16::MAX, |h| h.0);
+        *flags = sim.flags();
+    }
+    errno_of(r.map(|_| ()))
+}
+
+/// PRLI (FCP initiator) from `s_id` to VP `vp`.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_prli(s: *mut c_void, vp: u8, s_id: u32, flags: *mut u32) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    let r = sim
+        .model
+        .prli(&mut sim.mem, vp, PortId::new(s_id), PRLI_WD3_INITIATOR);
+    // SAFETY: C passes a valid `u32`.
+    unsafe { *flags = sim.flags() };
+    errno_of(r)
+}
+
+/// LOGO from `s_id` to VP `vp`.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_logo(s: *mut c_void, vp: u8, s_id: u32, flags: *mut u32) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    let r = sim.model.logo(&mut sim.mem, vp, PortId::new(s_id));
+    // SAFETY: C passes a valid `u32`.
+    unsafe { *flags = sim.flags() };
+    errno_of(r)
+}
+
+/// ABTS from `s_id` for its exchange `ox_id`.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_abts(
+    s: *mut c_void,
+    vp: u8,
+    s_id: u32,
+    ox_id: u16,
+    flags: *mut u32,
+) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    let r = sim.model.abts(&mut sim.mem, vp, PortId::new(s_id), ox_id);
+    // SAFETY: C passes a valid `u32`.
+    unsafe { *flags = sim.flags() };
+    errno_of(r)
+}
+
+/// FCP_CMND from `s_id`: `lun` in FCP (SAM) form, `cdb[..cdb_len]`, FCP_DL `dl`, `dir` 0
+/// none, 1 write, 2 read. `*xaddr` gets the exchange address the ATIO carries.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_fcp_cmnd(
+    s: *mut c_void,
+    vp: u8,
+    s_id: u32,
+    ox_id: u16,
+    lun: u64,
+    cdb: *const u8,
+    cdb_len: usize,
+    dl: u32,
+    dir: u8,
+    xaddr: *mut u32,
+    flags: *mut u32,
+) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    // SAFETY: C passes the command's CDB buffer of `cdb_len` bytes.
+    let cdb = unsafe { core::slice::from_raw_parts(cdb, cdb_len) };
+    let dir = match dir {
+        1 => DataDirection::ToDevice,
+        2 => DataDirection::FromDevice,
+        _ => DataDirection::None,
+    };
+    let r = sim.model.fcp_cmnd(
+        &mut sim.mem,
+        vp,
+        PortId::new(s_id),
+        ox_id,
+        Lun(lun),
+        cdb,
+        dl,
+        dir,
+    );
+    // SAFETY: C passes valid out-parameters.
+    unsafe {
+        *xaddr = r.unwrap_or(0);
+        *flags = sim.flags();
+    }
+    errno_of(r.map(|_| ()))
+}
+
+/// The switch every simulated port (target and initiator HBAs) is cabled to.
+type Fab = Switch<64>;
+
+/// Domain ID of the simulated switch (the target model's `base_port_id` uses it too).
+const DOMAIN: u8 = 0x0a;
+
+/// The switch behind `f`.
+///
+/// # Safety
+///
+/// `f` comes from `ferrule_sim_rs_switch_new`, is not freed, and the caller holds its lock
+/// (sim_ini.c's `sim_ini_lock`).
+unsafe fn fab<'a>(f: *mut c_void) -> &'a mut Fab {
+    // SAFETY: see the function's contract.
+    unsafe { &mut *f.cast::<Fab>() }
+}
+
+fn fabric_errno(e: FabricError) -> c_int {
+    match e {
+        FabricError::LinkDown => ENOLINK,
+        FabricError::BadName => EINVAL,
+        FabricError::DuplicateWwpn => EEXIST,
+        FabricError::NotLoggedIn => ENOTCONN,
+        FabricError::NoResources => ENOSPC,
+    }
+    .to_errno()
+}
+
+/// Allocates the switch (every link down). NULL on allocation failure. Process context.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_new() -> *mut c_void {
+    match KBox::new(Fab::new(DOMAIN), GFP_KERNEL) {
+        Ok(b) => KBox::into_raw(b).cast(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees the switch (NULL ignored).
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_free(f: *mut c_void) {
+    if !f.is_null() {
+        // SAFETY: from `KBox::into_raw` in `ferrule_sim_rs_switch_new`, freed once.
+        drop(unsafe { KBox::from_raw(f.cast::<Fab>()) });
+    }
+}
+
+/// Link of switch port `area` up (`up`) or down; down logs its ports out.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_link(f: *mut c_void, area: u8, up: bool) {
+    // SAFETY: C holds sim_ini_lock on the live switch (module contract).
+    let f = unsafe { fab(f) };
+    if up {
+        f.link_up(area);
+    } else {
+        f.link_down(area);
+    }
+}
+
+/// FLOGI on switch port `area` (`phys` 0), or FDISC through physical port `phys`. The N_Port
+/// ID (> 0) or a negative errno. `target`: register as an FCP target, else as an initiator.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_login(
+    f: *mut c_void,
+    area: u8,
+    phys: u32,
+    wwpn: u64,
+    wwnn: u64,
+    target: bool,
+) -> i32 {
+    // SAFETY: C holds sim_ini_lock on the live switch (module contract).
+    let f = unsafe { fab(f) };
+    let r = if phys == 0 {
+        f.flogi(area, Wwpn(wwpn), Wwpn(wwnn))
+    } else {
+        f.fdisc(PortId::new(phys), Wwpn(wwpn), Wwpn(wwnn))
+    };
+    let id = match r {
+        Ok(id) => id,
+        Err(e) => return fabric_errno(e),
+    };
+    let fc4 = Fc4Features {
+        target,
+        initiator: !target,
+    };
+    if let Err(e) = f.register_fc4(id, fc4).and_then(|()| f.scr(id)) {
+        let _ = f.logo(id);
+        return fabric_errno(e);
+    }
+    // 24-bit IDs are positive as i32.
+    i32::try_from(id.get()).unwrap_or(-1)
+}
+
+/// LOGO from the fabric: the ID is free for reuse. 0 or a negative errno.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_logo(f: *mut c_void, id: u32) -> c_int {
+    // SAFETY: as above.
+    match unsafe { fab(f) }.logo(PortId::new(id)) {
+        Ok(()) => 0,
+        Err(e) => fabric_errno(e),
+    }
+}
+
+/// Name-server query: FCP targets, ascending, into `ids[..cap]` with their port and node
+/// names. Returns how many were written.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_targets(
+    f: *mut c_void,
+    ids: *mut u32,
+    wwpns: *mut u64,
+    wwnns: *mut u64,
+    cap: usize,
+) -> usize {
+    // SAFETY: C holds sim_ini_lock on the live switch (module contract).
+    let f = unsafe { fab(f) };
+    let mut found = [PortId::new(0); 16];
+    let n = f.gid_ft_targets(&mut found).min(found.len()).min(cap);
+    // SAFETY: C passes three arrays of `cap` elements.
+    let (ids, wwpns, wwnns) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(ids, cap),
+            core::slice::from_raw_parts_mut(wwpns, cap),
+            core::slice::from_raw_parts_mut(wwnns, cap),
+        )
+    };
+    let mut k = 0usize;
+    for id in found.iter().take(n) {
+        let Some(e) = f.lookup_id(*id) else { continue };
+        if let (Some(i), Some(p), Some(nn)) = (ids.get_mut(k), wwpns.get_mut(k), wwnns.get_mut(k)) {
+            *i = id.get();
+            *p = e.wwpn.0;
+            *nn = e.wwnn.0;
+            k = k.saturating_add(1);
+        }
+    }
+    k
+}
+
+/// RSCNs queued for `id` since the last call.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_switch_take_rscn(f: *mut c_void, id: u32) -> u32 {
+    // SAFETY: as above.
+    unsafe { fab(f) }.take_rscn(PortId::new(id))
+}
+
 /// `core::fmt` into a byte buffer, truncating.
 struct BufWriter<'a> {
     buf: &'a mut [u8],
@@ -459,7 +841,7 @@ extern "C" fn ferrule_sim_rs_state(s: *mut c_void, buf: *mut u8, cap: usize) -> 
          fabric_ok: {}\nfabric_err: {}\nmailboxes: {}\nbad_request_entries: {}\nstray_continuations: {}\n\
          ctio_unknown_exchange: {}\nnack_unknown: {}\ndma_errors: {}\nmailbox_errors: {}\n\
          els_acc: {}\nels_rjt: {}\nba_acc: {}\nba_rjt: {}\nfcp_rsps: {}\ndata_in_bytes: {}\n\
-         data_out_bytes: {}\n",
+         data_out_bytes: {}\nini_els: {}\n",
         sim.model.risc_state(),
         if sim.cable { "up" } else { "down" },
         sim.model.vp_port_id(0).get(),
@@ -481,6 +863,7 @@ extern "C" fn ferrule_sim_rs_state(s: *mut c_void, buf: *mut u8, cap: usize) -> 
         wi.fcp_rsps,
         wi.data_in_bytes,
         wi.data_out_bytes,
+        wi.ini_els,
     );
     w.len
 }

@@ -37,15 +37,12 @@
 #include <linux/memory_hotplug.h>
 #include <linux/uaccess.h>
 #include "../../../rust/ferrule_soft_isp.h"
+#include "sim.h"
 
 #define DRV_NAME "ferrule_isp_sim"
 #define SIM_MAX_HBAS 8
 #define SIM_CMD_MAX 128
 #define SIM_STATE_MAX 1024
-
-/* Flags the Rust half returns from write-type calls. */
-#define SIM_IRQ (1u << 0)
-#define SIM_WORK (1u << 1)
 
 /* ferrule_isp_sim_rs.rs */
 void *ferrule_sim_rs_new(u32 index, void *dev, bool link, u32 hang_mailbox);
@@ -57,6 +54,7 @@ u32 ferrule_sim_rs_write16(void *s, u32 off, u16 v);
 u32 ferrule_sim_rs_run_deferred(void *s);
 int ferrule_sim_rs_fabric(void *s, const u8 *buf, size_t len, u32 *flags);
 size_t ferrule_sim_rs_state(void *s, u8 *buf, size_t cap);
+u32 ferrule_sim_rs_port_id(void *s);
 /* called by the Rust half */
 bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool write);
 
@@ -95,6 +93,10 @@ struct sim_hba {
 static struct dentry *debug_root;
 static struct platform_device *sim_pdevs[SIM_MAX_HBAS];
 static int probe_err[SIM_MAX_HBAS];
+/* HBAs up and registered with the driver: what the initiator HBAs (sim_ini.c) talk to.
+ * Set at the end of probe, cleared first in remove; sim_ini.c's ports are all gone
+ * before any HBA is removed (module exit order). */
+static struct sim_hba *sim_hbas[SIM_MAX_HBAS];
 
 /*
  * DMA access for the model: `addr` is a DMA address of `dev`; translated to a physical
@@ -158,6 +160,23 @@ static void sim_kick(struct sim_hba *h, u32 flags)
 		if (queue)
 			schedule_work(&h->work);
 	}
+	sim_ini_flush();
+}
+
+int sim_tgt_call(unsigned int hba, sim_tgt_fn fn, void *arg)
+{
+	struct sim_hba *h = hba < SIM_MAX_HBAS ? READ_ONCE(sim_hbas[hba]) : NULL;
+	unsigned long f;
+	u32 flags = 0;
+	int ret;
+
+	if (!h)
+		return -ENODEV;
+	spin_lock_irqsave(&h->lock, f);
+	ret = fn(h->model, arg, &flags);
+	spin_unlock_irqrestore(&h->lock, f);
+	sim_kick(h, flags);
+	return ret;
 }
 
 static u32 sim_read32(void *ctx, u32 off)
@@ -288,6 +307,10 @@ static void sim_hba_free(struct sim_hba *h)
 {
 	unsigned long f;
 
+	if (sim_hbas[h->index] == h) {
+		WRITE_ONCE(sim_hbas[h->index], NULL);
+		sim_ini_target_down(h->index);
+	}
 	debugfs_remove_recursive(h->dir);	/* waits for running fabric/state calls */
 	h->dir = NULL;
 	if (h->added)
@@ -369,6 +392,12 @@ static int sim_probe(struct platform_device *pdev)
 	}
 	h->added = true;
 	platform_set_drvdata(pdev, h);
+	ret = sim_ini_target_up(idx, h->isp.port_name, h->isp.node_name,
+				ferrule_sim_rs_port_id(h->model));
+	if (ret)
+		dev_warn(dev, "hba%u: not on the simulated switch: %d\n", idx, ret);
+	else
+		WRITE_ONCE(sim_hbas[idx], h);
 	probe_err[idx] = 0;
 	return 0;
 fail:
@@ -413,6 +442,9 @@ static int __init sim_init(void)
 		pr_err(DRV_NAME ": hbas=%u out of range 1..%d\n", hbas, SIM_MAX_HBAS);
 		return -EINVAL;
 	}
+	ret = sim_fabric_init();
+	if (ret)
+		return ret;
 	debug_root = debugfs_create_dir(DRV_NAME, NULL);
 	ret = platform_driver_register(&sim_driver);
 	if (ret)
@@ -434,20 +466,26 @@ static int __init sim_init(void)
 		}
 	}
 	pr_info(DRV_NAME ": %u simulated HBA(s) up\n", hbas);
+	ret = sim_ini_init();
+	if (ret)
+		goto out_devices;
 	return 0;
 out_devices:
 	sim_unregister_devices();
 	platform_driver_unregister(&sim_driver);
 out_debugfs:
 	debugfs_remove_recursive(debug_root);
+	sim_fabric_exit();
 	return ret;
 }
 
 static void __exit sim_exit(void)
 {
+	sim_ini_exit();
 	sim_unregister_devices();
 	platform_driver_unregister(&sim_driver);
 	debugfs_remove_recursive(debug_root);
+	sim_fabric_exit();
 	pr_info(DRV_NAME ": unloaded\n");
 }
 

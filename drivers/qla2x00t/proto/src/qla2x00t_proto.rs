@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod fabric;
 pub mod fwimage;
 pub mod fwmodel;
 pub mod iocb;

@@ -631,3 +631,34 @@ fn deferred_doorbells_wait_for_run_deferred() {
     assert_eq!(hba.fw.read_reg(Reg::ReqQOut.offset()), in_idx);
     assert_eq!(hba.ctio_done().status, ctio_status::OK);
 }
+
+/// Logs `s_id` out with LOGO and acks it.
+fn logo_acked(hba: &mut Hba, s_id: PortId) {
+    hba.fw.logo(&mut hba.mem, 0, s_id).unwrap();
+    let n = match &hba.poll_ok(true)[..] {
+        [FwEntry::ImmNotify(n)] => *n,
+        other => panic!("{other:?}"),
+    };
+    hba.ack_irq();
+    hba.ack_notify(&n, false);
+}
+
+#[test]
+fn freed_handles_are_reused_lowest_first() {
+    // As real firmware does: after a LOGO the next PLOGI from a new port ID takes the lowest
+    // free N_Port handle, which is the logged-out port's (the NPIV slot-reuse precondition).
+    let mut hba = Hba::new();
+    hba.bring_up();
+    let ids = [0x0a2001, 0x0a2002, 0x0a2003].map(PortId::new);
+    let wwpns = [0x11, 0x12, 0x13].map(|n| Wwpn(0x2100_0024_ff00_0000 | n));
+    for k in 0..3 {
+        assert_eq!(hba.login(wwpns[k], ids[k]), Handle(k as u16));
+    }
+    logo_acked(&mut hba, ids[2]);
+    logo_acked(&mut hba, ids[0]);
+    assert_eq!(hba.fw.handle_of(0, ids[0]), None);
+    let b = Wwpn(0x2100_0024_ff00_00bb);
+    assert_eq!(hba.login(b, PortId::new(0x0a2004)), Handle(0));
+    assert_eq!(hba.login(wwpns[0], ids[0]), Handle(2));
+    assert_eq!(hba.login(wwpns[2], ids[2]), Handle(3));
+}
