@@ -21,8 +21,8 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::types::Opaque;
-use scst_core::acl::{GroupId, MemberSpec};
-use scst_core::types::DeviceId;
+use scst_core::acl::{parse_wwpn, GroupId, MemberSpec};
+use scst_core::types::{DeviceId, Wwpn};
 
 /// Statics that hold raw pointers for C. configfs only reads them.
 #[repr(transparent)]
@@ -465,6 +465,76 @@ unsafe extern "C" fn version_show(_item: *mut b::config_item, page: *mut c_char)
         Err(_) => EINVAL.to_errno() as isize,
     }
 }
+/// `targets/qla2x00t/npiv` read: one line per NPIV port, `<parent wwpn> <wwpn> vp<N>`.
+unsafe extern "C" fn npiv_show(_item: *mut b::config_item, page: *mut c_char) -> isize {
+    // SAFETY: configfs hands us a zeroed PAGE_SIZE buffer.
+    let buf = unsafe { &mut *page.cast::<[u8; PAGE_SIZE]>() };
+    let mut p = Page { buf, len: 0 };
+    match crate::qla2x00t::fcport::npiv_list(&mut p) {
+        Ok(()) => p.len as isize,
+        Err(_) => EINVAL.to_errno() as isize,
+    }
+}
+
+/// What a write to `npiv` asks for.
+enum NpivCmd {
+    Add(Wwpn, Wwpn, Wwpn),
+    Del(Wwpn),
+}
+
+const NPIV_USAGE: &str = "expected 'add <parent wwpn> <wwpn> [<wwnn>]' or 'del <wwpn>'";
+
+fn parse_npiv(buf: &[u8]) -> config::CfgResult<NpivCmd> {
+    let text = buf.strip_suffix(b"\n").unwrap_or(buf);
+    let mut words = text
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let wwpn = |w: Option<&[u8]>| {
+        w.ok_or((EINVAL, NPIV_USAGE))
+            .and_then(|w| parse_wwpn(w).map_err(|_| (EINVAL, "not a WWPN")))
+    };
+    let cmd = match words.next() {
+        Some(b"add") => {
+            let parent = wwpn(words.next())?;
+            let port = wwpn(words.next())?;
+            // Default node name: the port name with bit 56 flipped (21:.. -> 20:..).
+            let node = match words.next() {
+                Some(w) => wwpn(Some(w))?,
+                None => Wwpn(port.0 ^ (1 << 56)),
+            };
+            NpivCmd::Add(parent, port, node)
+        }
+        Some(b"del") => NpivCmd::Del(wwpn(words.next())?),
+        _ => return Err((EINVAL, NPIV_USAGE)),
+    };
+    if words.next().is_some() {
+        return Err((EINVAL, NPIV_USAGE));
+    }
+    Ok(cmd)
+}
+
+/// `targets/qla2x00t/npiv` write: creates or deletes an NPIV port on an HBA.
+unsafe extern "C" fn npiv_store(
+    item: *mut b::config_item,
+    page: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: configfs passes the written bytes, `count` of them, valid during the call.
+    let buf = unsafe { core::slice::from_raw_parts(page.cast::<u8>(), count) };
+    let r = parse_npiv(buf).and_then(|c| match c {
+        NpivCmd::Add(parent, port, node) => crate::qla2x00t::fcport::npiv_add(parent, port, node),
+        NpivCmd::Del(port) => crate::qla2x00t::fcport::npiv_del(port),
+    });
+    match r {
+        Ok(()) => count as isize,
+        Err(e) => refuse(item, "npiv", None, e).to_errno() as isize,
+    }
+}
+static NPIV_ATTRS: Static<[b::configfs_attribute; 1]> =
+    Static([attr(c"npiv", npiv_show, Some(npiv_store))]);
+static NPIV_ATTR_TAB: Static<[*mut b::configfs_attribute; 2]> =
+    Static([(&raw const NPIV_ATTRS.0[0]).cast_mut(), null_mut()]);
+
 static ROOT_ATTRS: Static<[b::configfs_attribute; 1]> =
     Static([attr(c"version", version_show, None)]);
 static ROOT_ATTR_TAB: Static<[*mut b::configfs_attribute; 2]> =
@@ -572,6 +642,9 @@ static T_PLAIN: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR
 /// Default groups where mkdir makes children (`devices/`, fabrics, `groups/`, `initiators/`,
 /// `luns/`); make/drop dispatch on the parent's [`Ctx`].
 static T_MKDIR: Static<b::config_item_type> = Static(item_type(None, Some(&MKDIR_OPS), NO_ATTRS));
+/// `targets/qla2x00t/`: mkdir makes FC targets; `npiv` manages NPIV ports.
+static T_FABRIC_QLA: Static<b::config_item_type> =
+    Static(item_type(None, Some(&MKDIR_OPS), NPIV_ATTR_TAB.0.as_ptr()));
 static T_DEVICE: Static<b::config_item_type> = Static(item_type(
     Some(&LEAF_OPS),
     Some(&MKDIR_OPS),
@@ -844,7 +917,8 @@ impl ConfigFs {
                 crate::bindings::ferrule_h_configfs_add_default_group(n.grp(), root);
             }
             dirs.targets.add_default(&dirs.local, c"local", &T_MKDIR);
-            dirs.targets.add_default(&dirs.qla, c"qla2x00t", &T_MKDIR);
+            dirs.targets
+                .add_default(&dirs.qla, c"qla2x00t", &T_FABRIC_QLA);
         }
         let tree_ptr: *const Mutex<Tree> = &*tree;
         TREE.store(tree_ptr.cast_mut(), Ordering::Release);

@@ -16,22 +16,33 @@ use crate::target_engine::Engine;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use scst_core::acl::WwpnText;
 use scst_core::types::{DeviceId, LocalPort, Wwpn};
 
 type Fail = (Error, &'static str);
 
-/// What the registry needs of an HBA.
+/// What the registry needs of an FC port: an HBA's physical port (vp 0) or an NPIV port.
 pub(crate) trait FcPort: Sync {
     /// Its port name.
     fn wwpn(&self) -> Wwpn;
+    /// Its virtual port index on the HBA (0: the physical port).
+    fn vp_index(&self) -> u8;
     /// Serve logins and commands through `engine`.
     fn attach(&self, engine: Arc<Engine>);
     /// Stop: every session ends, logins are refused.
     fn detach(&self);
+    /// NPIV (physical ports only): creates a virtual port with these names.
+    fn create_vp(&self, _wwpn: Wwpn, _wwnn: Wwpn) -> Result<NonNull<dyn FcPort>, Fail> {
+        Err((EOPNOTSUPP, "not a physical port"))
+    }
+    /// NPIV: deletes a virtual port `create_vp` made (unregistered first).
+    fn delete_vp(&self, _vp: NonNull<dyn FcPort>) {}
 }
 
 struct PortEntry {
     port: NonNull<dyn FcPort>,
+    /// The physical port an NPIV port was created on.
+    parent: Option<NonNull<dyn FcPort>>,
 }
 
 // SAFETY: `FcPort` is `Sync`; the pointer is valid while registered (see `register`).
@@ -80,7 +91,7 @@ pub(crate) fn exit() {
 /// `port` must stay valid until [`unregister`] with the same pointer has returned.
 pub(crate) unsafe fn register(port: NonNull<dyn FcPort>) -> Result {
     let mut s = FC.lock();
-    let e = PortEntry { port };
+    let e = PortEntry { port, parent: None };
     let wwpn = e.get().wwpn();
     if s.ports.iter().any(|p| p.get().wwpn() == wwpn) {
         pr_err!(
@@ -134,10 +145,15 @@ pub(crate) fn enable(
     };
     let port = port.port;
     let other = |id| busy(id) || s.live.iter().any(|l| l.engine.has_device(id));
-    // One engine per port: the HBA's sessions live in it as local port 0.
+    // One engine per FC port: its sessions live in it as local port (0, vp).
     let local = LocalPort {
         target: 0,
         vp_index: 0,
+    };
+    // SAFETY: registered (we hold the lock that `unregister` takes).
+    let local = LocalPort {
+        vp_index: u16::from(unsafe { port.as_ref() }.vp_index()),
+        ..local
     };
     let engine = Engine::new_fc(t, devices, &other, local)?;
     s.live
@@ -206,4 +222,75 @@ pub(crate) fn sessions(t: &Target, out: &mut dyn core::fmt::Write) -> core::fmt:
         Some(l) => l.engine.sessions(&|_| None, out),
         None => Ok(()),
     }
+}
+
+/// `npiv` write `add <parent wwpn> <wwpn> [<wwnn>]`: creates an NPIV port on the HBA whose
+/// physical port is `parent`; a target with its WWPN can then be made (and is attached at
+/// once if it exists and is enabled).
+pub(crate) fn npiv_add(parent: Wwpn, wwpn: Wwpn, wwnn: Wwpn) -> Result<(), Fail> {
+    let mut s = FC.lock();
+    if s.ports.iter().any(|p| p.get().wwpn() == wwpn) {
+        return Err((EEXIST, "an FC port with this WWPN exists"));
+    }
+    let Some(pe) = s
+        .ports
+        .iter()
+        .find(|p| p.get().wwpn() == parent && p.parent.is_none())
+    else {
+        return Err((ENOENT, "no physical FC port with the parent WWPN"));
+    };
+    let parent_ptr = pe.port;
+    s.ports
+        .reserve(1, GFP_KERNEL)
+        .map_err(|_| (ENOMEM, "out of memory"))?;
+    // SAFETY: registered (we hold the lock `unregister` takes).
+    let vp = unsafe { parent_ptr.as_ref() }.create_vp(wwpn, wwnn)?;
+    let e = PortEntry {
+        port: vp,
+        parent: Some(parent_ptr),
+    };
+    if let Some(l) = s.live.iter().find(|l| l.wwpn == wwpn) {
+        e.get().attach(l.engine.clone());
+    }
+    s.ports
+        .push(e, GFP_KERNEL)
+        .map_err(|_| (ENOMEM, "out of memory"))?;
+    Ok(())
+}
+
+/// `npiv` write `del <wwpn>`: ends the NPIV port's sessions and deletes it.
+pub(crate) fn npiv_del(wwpn: Wwpn) -> Result<(), Fail> {
+    let mut s = FC.lock();
+    let Some(i) = s
+        .ports
+        .iter()
+        .position(|p| p.get().wwpn() == wwpn && p.parent.is_some())
+    else {
+        return Err((ENOENT, "no NPIV port with this WWPN"));
+    };
+    let e = s.ports.remove(i).map_err(|_| (ENOENT, "no NPIV port"))?;
+    e.get().detach();
+    if let Some(parent) = e.parent {
+        // SAFETY: a physical port outlives its NPIV ports (it unregisters them first).
+        unsafe { parent.as_ref() }.delete_vp(e.port);
+    }
+    Ok(())
+}
+
+/// `npiv` read: `<parent wwpn> <wwpn> vp<index>` per NPIV port.
+pub(crate) fn npiv_list(out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    let s = FC.lock();
+    for p in s.ports.iter() {
+        let Some(parent) = p.parent else { continue };
+        // SAFETY: as in `npiv_del`.
+        let pw = unsafe { parent.as_ref() }.wwpn();
+        writeln!(
+            out,
+            "{} {} vp{}",
+            WwpnText(pw),
+            WwpnText(p.get().wwpn()),
+            p.get().vp_index()
+        )?;
+    }
+    Ok(())
 }

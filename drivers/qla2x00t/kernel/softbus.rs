@@ -122,6 +122,10 @@ impl SoftHba {
 impl Drop for SoftHba {
     fn drop(&mut self) {
         if self.registered {
+            // NPIV ports first (their entries point at this HBA), then the physical port.
+            for vp in self.hba.tgt_vp_ports().iter() {
+                fcport::unregister(*vp);
+            }
             fcport::unregister(self.fc_port());
         }
         self.hba.shutdown();

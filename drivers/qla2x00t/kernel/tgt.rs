@@ -19,6 +19,7 @@
 
 use crate::bindings as fb;
 use crate::qla2x00t::bus::IspBus;
+use crate::qla2x00t::fcport::FcPort;
 use crate::qla2x00t::hba::Hba;
 use crate::sg_buffer::SgBuffer;
 use crate::target_engine::{Engine, SESSIONS};
@@ -27,18 +28,21 @@ use kernel::bindings as kb;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use qla2x00t_proto::iocb::{
-    entry_type, AbtsRecv24, Atio7, Cdb, Ctio7Status, Entry, ImmNotify24, IOCB_SIZE,
+    entry_type, vce_command, AbtsRecv24, Atio7, Cdb, Ctio7Status, Entry, ImmNotify24, Rida24,
+    VpConfig24, VpCtrl24, IOCB_SIZE, SKIP_HANDLE, VCT_COMMAND_MOD_ENABLE_VPS, VP_OPT_ENABLE,
 };
 use qla2x00t_proto::notify::AsyncEvent;
 use qla2x00t_proto::port::{
     AbtsAction, AtioAction, CtioDone, Exchange, ExchangeError, Port, Reply, RequestQueue,
-    SessionCore, SessionLookup, SessionSink,
+    SessionCore, SessionLookup, SessionSink, MAX_VPS,
 };
 use scst_core::exec::Residual;
 use scst_core::identity::{ActivateError, Login, Nexus, SessionRef, TeardownDoneError};
 use scst_core::target::{Command, LoginRefused};
 use scst_core::tmf::TmfFunction;
 use scst_core::types::{DataDirection, Handle, LocalPort, PortId, Wwpn};
+
+type Fail = (Error, &'static str);
 
 /// Exchanges one HBA runs at once.
 pub(crate) const EXCHANGES: usize = 1024;
@@ -56,8 +60,10 @@ pub(crate) struct TgtState<B: IspBus> {
     pub(crate) port: VBox<Port<SESSIONS, EXCHANGES>>,
     /// The command of each exchange slot the port has handed out.
     cmds: KVec<Option<KBox<FcCmd<B>>>>,
-    /// The engine of the enabled configfs target for this HBA's WWPN.
-    pub(crate) engine: Option<Arc<Engine>>,
+    /// Per virtual port: the engine of the enabled configfs target for its WWPN.
+    pub(crate) engines: [Option<Arc<Engine>>; MAX_VPS],
+    /// NPIV ports created on this HBA (vp 1..), registered as FC ports of their own.
+    vps: KVec<KBox<VpPort<B>>>,
     /// The port name (from NVRAM / the soft ISP's provider); 0 until initialised.
     pub(crate) wwpn: Wwpn,
     /// vp 0's N_Port ID from GET ADAPTER ID, restored at link up.
@@ -78,7 +84,8 @@ impl<B: IspBus> TgtState<B> {
         Ok(TgtState {
             port,
             cmds,
-            engine: None,
+            engines: [const { None }; MAX_VPS],
+            vps: KVec::new(),
             wwpn: Wwpn(0),
             base_port_id: None,
         })
@@ -214,54 +221,76 @@ impl<B: IspBus> RequestQueue for ReqQ<'_, B> {
     }
 }
 
-/// The core while no target is enabled for the HBA: logins refused, nothing to find.
-struct NoTarget;
+/// The cores of an HBA's virtual ports, one engine each (or none: logins refused,
+/// nothing found). Every call goes to the engine of the vp it names.
+struct Cores<'a>(&'a [Option<Arc<Engine>>; MAX_VPS]);
 
-impl SessionLookup for NoTarget {
-    fn lookup(&self, _port: LocalPort, _s_id: PortId) -> Option<(SessionRef, Handle)> {
-        None
+impl Cores<'_> {
+    fn engine(&self, vp: u16) -> Option<&Arc<Engine>> {
+        self.0.get(usize::from(vp)).and_then(|e| e.as_ref())
     }
 }
 
-impl SessionCore for NoTarget {
-    fn plogi(&mut self, _n: Nexus, _s: &mut dyn SessionSink) -> Result<Login, LoginRefused> {
-        Err(LoginRefused::UnknownPort)
+impl SessionLookup for Cores<'_> {
+    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
+        self.engine(port.vp_index)?.fc_lookup(port, s_id)
     }
-    fn prli(&mut self, _n: Nexus, _s: &mut dyn SessionSink) -> Result<Login, LoginRefused> {
-        Err(LoginRefused::UnknownPort)
+}
+
+impl SessionCore for Cores<'_> {
+    fn plogi(&mut self, n: Nexus, s: &mut dyn SessionSink) -> Result<Login, LoginRefused> {
+        match self.engine(n.port.vp_index) {
+            Some(e) => e.fc_session(|c| c.plogi(n, s)),
+            None => Err(LoginRefused::UnknownPort),
+        }
     }
-    fn activate(&mut self, _r: SessionRef) -> Result<(), ActivateError> {
-        Err(ActivateError::Stale)
+    fn prli(&mut self, n: Nexus, s: &mut dyn SessionSink) -> Result<Login, LoginRefused> {
+        match self.engine(n.port.vp_index) {
+            Some(e) => e.fc_session(|c| c.prli(n, s)),
+            None => Err(LoginRefused::UnknownPort),
+        }
+    }
+    fn activate(&mut self, vp: u8, r: SessionRef) -> Result<(), ActivateError> {
+        match self.engine(u16::from(vp)) {
+            Some(e) => e.fc_session(|c| c.activate(vp, r)),
+            None => Err(ActivateError::Stale),
+        }
     }
     fn teardown_done(
         &mut self,
-        _r: SessionRef,
-        _s: &mut dyn SessionSink,
+        vp: u8,
+        r: SessionRef,
+        s: &mut dyn SessionSink,
     ) -> Result<(), TeardownDoneError> {
-        Err(TeardownDoneError::Stale)
+        match self.engine(u16::from(vp)) {
+            Some(e) => e.fc_session(|c| c.teardown_done(vp, r, s)),
+            None => Err(TeardownDoneError::Stale),
+        }
     }
     fn logout(
         &mut self,
-        _p: LocalPort,
-        _id: PortId,
-        _w: Option<Wwpn>,
-        _s: &mut dyn SessionSink,
+        p: LocalPort,
+        id: PortId,
+        w: Option<Wwpn>,
+        s: &mut dyn SessionSink,
     ) -> usize {
-        0
+        self.engine(p.vp_index)
+            .map_or(0, |e| e.fc_session(|c| c.logout(p, id, w, s)))
     }
-    fn logout_handle(&mut self, _p: LocalPort, _h: Handle, _s: &mut dyn SessionSink) -> usize {
-        0
+    fn logout_handle(&mut self, p: LocalPort, h: Handle, s: &mut dyn SessionSink) -> usize {
+        self.engine(p.vp_index)
+            .map_or(0, |e| e.fc_session(|c| c.logout_handle(p, h, s)))
     }
-    fn hba_down(&mut self, _t: u16, _s: &mut dyn SessionSink) -> usize {
-        0
+    fn hba_down(&mut self, t: u16, s: &mut dyn SessionSink) -> usize {
+        let mut n = 0usize;
+        for e in self.0.iter().flatten() {
+            n = n.saturating_add(e.fc_session(|c| c.hba_down(t, &mut *s)));
+        }
+        n
     }
-}
-
-/// Runs `f` with the core of `engine` (write side), or [`NoTarget`].
-fn with_core<R>(engine: &Option<Arc<Engine>>, f: impl FnOnce(&mut dyn SessionCore) -> R) -> R {
-    match engine {
-        Some(e) => e.fc_session(f),
-        None => f(&mut NoTarget),
+    fn port_down(&mut self, p: LocalPort, s: &mut dyn SessionSink) -> usize {
+        self.engine(p.vp_index)
+            .map_or(0, |e| e.fc_session(|c| c.port_down(p, s)))
     }
 }
 
@@ -331,20 +360,23 @@ impl<B: IspBus> Hba<B> {
         ok
     }
 
-    /// Gives the HBA's port to the engine of an enabled target.
-    pub(crate) fn tgt_attach(&self, engine: Arc<Engine>) {
+    /// Gives virtual port `vp` to the engine of an enabled target.
+    pub(crate) fn tgt_attach(&self, vp: u8, engine: Arc<Engine>) {
         let mut st = self.tgt.lock();
-        st.engine = Some(engine);
+        if let Some(e) = st.engines.get_mut(usize::from(vp)) {
+            *e = Some(engine);
+        }
     }
 
-    /// Takes the HBA's port away from its target: every session ends (their exchanges are
-    /// terminated as they reply), logins are refused from now on.
-    pub(crate) fn tgt_detach(&self) {
+    /// Takes virtual port `vp` away from its target: its sessions end (their exchanges are
+    /// terminated as they reply), its logins are refused from now on.
+    pub(crate) fn tgt_detach(&self, vp: u8) {
         let mut st = self.tgt.lock();
         let st = &mut *st;
-        if let Some(e) = st.engine.take() {
-            let mut q = ReqQ(self);
-            e.fc_session(|core| st.port.end_sessions(core, &mut q));
+        let mut q = ReqQ(self);
+        st.port.vp_down(&mut Cores(&st.engines), vp, &mut q);
+        if let Some(e) = st.engines.get_mut(usize::from(vp)) {
+            *e = None;
         }
     }
 
@@ -361,9 +393,8 @@ impl<B: IspBus> Hba<B> {
         let mut st = self.tgt.lock();
         let st = &mut *st;
         let mut q = ReqQ(self);
-        with_core(&st.engine, |core| {
-            st.port.async_event(core, AsyncEvent::LinkDown, &mut q)
-        });
+        st.port
+            .async_event(&mut Cores(&st.engines), AsyncEvent::LinkDown, &mut q);
     }
 
     /// Link up: GET ADAPTER ID on the workqueue (the fabric may have assigned another
@@ -389,7 +420,7 @@ impl<B: IspBus> Hba<B> {
                     let mut st = self.tgt.lock();
                     let st = &mut *st;
                     let mut q = ReqQ(self);
-                    with_core(&st.engine, |core| st.port.notify(core, &n, &mut q));
+                    st.port.notify(&mut Cores(&st.engines), &n, &mut q);
                 }
                 Err(e) => self.bad_entry(kind, e),
             },
@@ -403,6 +434,10 @@ impl<B: IspBus> Hba<B> {
             },
             entry_type::ABTS_RECV => match AbtsRecv24::decode(bytes) {
                 Ok(a) => self.tgt_abts(&a),
+                Err(e) => self.bad_entry(kind, e),
+            },
+            entry_type::VP_RPT_ID => match Rida24::decode(bytes) {
+                Ok(r) => self.tgt_rida(&r),
                 Err(e) => self.bad_entry(kind, e),
             },
             entry_type::NOTIFY_ACK | entry_type::ABTS_RESP => {
@@ -435,25 +470,20 @@ impl<B: IspBus> Hba<B> {
         let mut st = self.tgt.lock();
         let st = &mut *st;
         let mut q = ReqQ(self);
-        let action = match &st.engine {
-            Some(e) => st.port.atio(&**e, a, &mut q),
-            None => st.port.atio(&NoTarget, a, &mut q),
-        };
+        let action = st.port.atio(&Cores(&st.engines), a, &mut q);
         match action {
             AtioAction::Handled => {}
             AtioAction::Tmf(x, f) => {
-                let Some(engine) = st.engine.clone() else {
+                let Some(engine) = Cores(&st.engines).engine(x.port.vp_index).cloned() else {
                     let _ = st.port.tmf_response(x.id, 0x05, &mut q);
                     return;
                 };
-                // The engine may sleep (its lock): not with `tgt` held.
-                drop(q);
+                // Lock order tgt → engine: the engine's read side may wait for a writer.
                 let code = engine.task_management_fc(x.s_id, x.lun, f).fcp_rsp_code();
-                let mut q = ReqQ(self);
                 let _ = st.port.tmf_response(x.id, code, &mut q);
             }
             AtioAction::Execute(x) => {
-                let Some(engine) = st.engine.clone() else {
+                let Some(engine) = Cores(&st.engines).engine(x.port.vp_index).cloned() else {
                     let _ = st.port.terminate(x.id, &mut q);
                     return;
                 };
@@ -637,7 +667,7 @@ impl<B: IspBus> Hba<B> {
             CtioDone::Ignored => {}
         }
         if st.port.core_work_pending() {
-            with_core(&st.engine, |core| st.port.run_core_work(core, &mut q));
+            st.port.run_core_work(&mut Cores(&st.engines), &mut q);
         }
     }
 
@@ -646,7 +676,7 @@ impl<B: IspBus> Hba<B> {
         let st = &mut *st;
         let mut q = ReqQ(self);
         if let AbtsAction::Abort(x) = st.port.abts(a, &mut q) {
-            if let Some(e) = st.engine.clone() {
+            if let Some(e) = Cores(&st.engines).engine(x.port.vp_index).cloned() {
                 e.task_management_fc(
                     x.s_id,
                     x.lun,
@@ -715,14 +745,201 @@ impl Drop for FcWq {
     }
 }
 
-impl<B: IspBus> crate::qla2x00t::fcport::FcPort for Hba<B> {
+impl<B: IspBus + 'static> FcPort for Hba<B> {
     fn wwpn(&self) -> Wwpn {
         self.tgt.lock().wwpn
     }
+    fn vp_index(&self) -> u8 {
+        0
+    }
     fn attach(&self, engine: Arc<Engine>) {
-        self.tgt_attach(engine);
+        self.tgt_attach(0, engine);
     }
     fn detach(&self) {
-        self.tgt_detach();
+        self.tgt_detach(0);
+    }
+    fn create_vp(&self, wwpn: Wwpn, wwnn: Wwpn) -> Result<NonNull<dyn FcPort>, Fail> {
+        self.tgt_create_vp(wwpn, wwnn)
+    }
+    fn delete_vp(&self, vp: NonNull<dyn FcPort>) {
+        self.tgt_delete_vp(vp);
+    }
+}
+
+/// An NPIV port of an HBA, as the FC port registry sees it.
+pub(crate) struct VpPort<B: IspBus> {
+    hba: *const Hba<B>,
+    vp: u8,
+    wwpn: Wwpn,
+}
+
+// SAFETY: the HBA is `Sync`; the pointer stays valid while the vp exists (the HBA deletes its
+// vps before it goes).
+unsafe impl<B: IspBus> Send for VpPort<B> {}
+// SAFETY: as above.
+unsafe impl<B: IspBus> Sync for VpPort<B> {}
+
+impl<B: IspBus> VpPort<B> {
+    fn hba(&self) -> &Hba<B> {
+        // SAFETY: see the `Send` impl.
+        unsafe { &*self.hba }
+    }
+}
+
+impl<B: IspBus + 'static> FcPort for VpPort<B> {
+    fn wwpn(&self) -> Wwpn {
+        self.wwpn
+    }
+    fn vp_index(&self) -> u8 {
+        self.vp
+    }
+    fn attach(&self, engine: Arc<Engine>) {
+        self.hba().tgt_attach(self.vp, engine);
+    }
+    fn detach(&self) {
+        self.hba().tgt_detach(self.vp);
+    }
+}
+
+impl<B: IspBus + 'static> Hba<B> {
+    /// Runs one VP CONFIG / VP CONTROL entry through the mailbox (EXECUTE IOCB A64) and
+    /// returns the entry as the firmware completed it.
+    fn vp_iocb(&self, entry: &Entry) -> Result<Entry> {
+        let dev = self.bus.dma_device();
+        let buf = kernel::dma::Coherent::<u8>::from_slice(dev, entry, GFP_KERNEL)?;
+        kernel::sync::barrier::dma_mb(kernel::sync::barrier::Write);
+        self.mailbox(
+            &qla2x00t_proto::mailbox::MailboxCmd::iocb_command_a64(buf.dma_address()),
+            crate::qla2x00t::hba::MBX_TIMEOUT_MS,
+        )?;
+        kernel::sync::barrier::dma_mb(kernel::sync::barrier::Read);
+        let mut out = [0u8; IOCB_SIZE];
+        // SAFETY: the mailbox command completed, so the firmware is done with the buffer and
+        // nothing else references it.
+        let done = unsafe { buf.as_mut() };
+        if let Some(src) = done.get(..IOCB_SIZE) {
+            out.copy_from_slice(src);
+        }
+        Ok(out)
+    }
+
+    /// NPIV: enables a virtual port with these names (VP CONFIG, modify + enable). Its
+    /// N_Port ID arrives in a Report ID Acquisition entry; it routes from then on.
+    fn tgt_create_vp(&self, wwpn: Wwpn, wwnn: Wwpn) -> Result<NonNull<dyn FcPort>, Fail> {
+        let vp = {
+            let st = self.tgt.lock();
+            (1..MAX_VPS)
+                .find(|&i| !st.vps.iter().any(|v| usize::from(v.vp) == i))
+                .and_then(|i| u8::try_from(i).ok())
+                .ok_or((ENOSPC, "no free virtual port on this HBA"))?
+        };
+        let cfg = VpConfig24 {
+            handle: SKIP_HANDLE,
+            command: VCT_COMMAND_MOD_ENABLE_VPS,
+            vp_count: 1,
+            vp_index1: vp,
+            options_idx1: VP_OPT_ENABLE,
+            port_name_idx1: wwpn,
+            node_name_idx1: wwnn,
+            ..Default::default()
+        };
+        let done = self
+            .vp_iocb(&cfg.encode())
+            .map_err(|e| (e, "VP CONFIG mailbox failed"))?;
+        let st_code = VpConfig24::decode(&done).map(|d| (d.entry_status, d.comp_status));
+        if st_code != Ok((0, 0)) {
+            dev_err!(
+                self.bus.dma_device(),
+                "qla2x00t: VP CONFIG for vp {} refused by the firmware: {:?}\n",
+                vp,
+                st_code
+            );
+            return Err((EIO, "the firmware refused the virtual port"));
+        }
+        let port = KBox::new(
+            VpPort {
+                hba: self,
+                vp,
+                wwpn,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| (ENOMEM, "out of memory"))?;
+        let p: &dyn FcPort = &*port;
+        let ptr = NonNull::from(p);
+        self.tgt
+            .lock()
+            .vps
+            .push(port, GFP_KERNEL)
+            .map_err(|_| (ENOMEM, "out of memory"))?;
+        dev_info!(
+            self.bus.dma_device(),
+            "qla2x00t: virtual port {} created as vp {}\n",
+            crate::local_rt::Wt(wwpn),
+            vp
+        );
+        Ok(ptr)
+    }
+
+    /// NPIV: disables a virtual port (its logins end) and frees it. The registry has
+    /// unregistered it already.
+    fn tgt_delete_vp(&self, port: NonNull<dyn FcPort>) {
+        let gone = {
+            let mut st = self.tgt.lock();
+            let i = st
+                .vps
+                .iter()
+                .position(|v| core::ptr::addr_eq(&raw const **v, port.as_ptr()));
+            i.and_then(|i| st.vps.remove(i).ok())
+        };
+        let Some(v) = gone else { return };
+        self.tgt.lock().port.set_vp(v.vp, None);
+        let ctrl = VpCtrl24::single(SKIP_HANDLE, vce_command::DISABLE_VPS_LOGO_ALL, v.vp);
+        if let Some(c) = ctrl {
+            if self.vp_iocb(&c.encode()).is_err() {
+                dev_warn!(
+                    self.bus.dma_device(),
+                    "qla2x00t: VP CONTROL (disable vp {}) failed\n",
+                    v.vp
+                );
+            }
+        }
+        dev_info!(
+            self.bus.dma_device(),
+            "qla2x00t: virtual port {} (vp {}) deleted\n",
+            crate::local_rt::Wt(v.wwpn),
+            v.vp
+        );
+    }
+
+    /// The NPIV ports of this HBA (to unregister them before the HBA goes).
+    pub(crate) fn tgt_vp_ports(&self) -> KVec<NonNull<dyn FcPort>> {
+        let st = self.tgt.lock();
+        let mut out = KVec::new();
+        for v in st.vps.iter() {
+            let p: &dyn FcPort = &**v;
+            if out.push(NonNull::from(p), GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl<B: IspBus> Hba<B> {
+    /// A Report ID Acquisition entry: a virtual port got (or lost) its N_Port ID.
+    fn tgt_rida(&self, r: &Rida24) {
+        let ok = r.vp_status == 0 && r.vp_idx != 0;
+        self.tgt
+            .lock()
+            .port
+            .set_vp(r.vp_idx, ok.then_some(r.port_id));
+        dev_info!(
+            self.bus.dma_device(),
+            "qla2x00t: vp {} port id {:06x} (status {})\n",
+            r.vp_idx,
+            r.port_id.get(),
+            r.vp_status
+        );
     }
 }

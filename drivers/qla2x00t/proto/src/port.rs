@@ -72,17 +72,21 @@ pub trait SessionLookup {
 }
 
 /// The target core as the port logic needs it (session events and lookups). Implemented
-/// for the real core by [`TargetCore`].
+/// for the real core by [`TargetCore`]. With NPIV each virtual port may belong to another
+/// target (engine): session references are then only unique per vp, which is why every
+/// call names its vp (in the nexus / local port, or explicitly) and the port logic keys its
+/// own state on (vp, session).
 pub trait SessionCore: SessionLookup {
     /// PLOGI.
     fn plogi(&mut self, n: Nexus, sink: &mut dyn SessionSink) -> Result<Login, LoginRefused>;
     /// PRLI.
     fn prli(&mut self, n: Nexus, sink: &mut dyn SessionSink) -> Result<Login, LoginRefused>;
-    /// Makes a ready login active (resolves its LUN map).
-    fn activate(&mut self, r: SessionRef) -> Result<(), ActivateError>;
-    /// The driver holds nothing more of a session being torn down.
+    /// Makes a ready login of virtual port `vp` active (resolves its LUN map).
+    fn activate(&mut self, vp: u8, r: SessionRef) -> Result<(), ActivateError>;
+    /// The driver holds nothing more of a session of `vp` being torn down.
     fn teardown_done(
         &mut self,
+        vp: u8,
         r: SessionRef,
         sink: &mut dyn SessionSink,
     ) -> Result<(), TeardownDoneError>;
@@ -103,6 +107,8 @@ pub trait SessionCore: SessionLookup {
     ) -> usize;
     /// Link down or reset of every vp of HBA `target`.
     fn hba_down(&mut self, target: u16, sink: &mut dyn SessionSink) -> usize;
+    /// Every session of one local port (vp) ends (its target let go of it).
+    fn port_down(&mut self, port: LocalPort, sink: &mut dyn SessionSink) -> usize;
 }
 
 /// [`SessionCore`] over the real core: a target, its LU store and a sink for task events
@@ -154,11 +160,12 @@ impl<const S: usize, St: LuStore, T: TaskEvents> SessionCore for TargetCore<'_, 
         };
         self.target.prli(self.store, n, &mut a)
     }
-    fn activate(&mut self, r: SessionRef) -> Result<(), ActivateError> {
+    fn activate(&mut self, _vp: u8, r: SessionRef) -> Result<(), ActivateError> {
         self.target.activate(self.store, r)
     }
     fn teardown_done(
         &mut self,
+        _vp: u8,
         r: SessionRef,
         sink: &mut dyn SessionSink,
     ) -> Result<(), TeardownDoneError> {
@@ -199,6 +206,13 @@ impl<const S: usize, St: LuStore, T: TaskEvents> SessionCore for TargetCore<'_, 
             tasks: &mut *self.tasks,
         };
         self.target.hba_down(self.store, target, &mut a)
+    }
+    fn port_down(&mut self, port: LocalPort, sink: &mut dyn SessionSink) -> usize {
+        let mut a = Adapter {
+            sink,
+            tasks: &mut *self.tasks,
+        };
+        self.target.link_down(self.store, port, &mut a)
     }
 }
 
@@ -322,6 +336,7 @@ const FREE_SLOT: XSlot = XSlot {
 /// A login whose Notify Ack waits for conflicting sessions to go.
 #[derive(Clone, Copy)]
 struct Held {
+    vp: u8,
     session: SessionRef,
     notify: ImmNotify24,
     prli: bool,
@@ -330,6 +345,7 @@ struct Held {
 /// A session being torn down, with the exchanges the driver still has for it.
 #[derive(Clone, Copy)]
 struct Tearing {
+    vp: u8,
     session: SessionRef,
     open: u32,
 }
@@ -443,7 +459,10 @@ pub struct Reply<'a> {
 
 struct Events<const S: usize> {
     teardowns: [Option<Teardown>; S],
-    ready: [Option<SessionRef>; S],
+    ready: [Option<(u8, SessionRef)>; S],
+    /// The vp of the core call in progress (a ready login belongs to the same vp as the
+    /// teardown that freed it).
+    vp: u8,
     lost: u64,
 }
 
@@ -455,8 +474,9 @@ impl<const S: usize> SessionSink for Events<S> {
         }
     }
     fn ready(&mut self, r: SessionRef) {
+        let vp = self.vp;
         match self.ready.iter_mut().find(|s| s.is_none()) {
-            Some(s) => *s = Some(r),
+            Some(s) => *s = Some((vp, r)),
             None => bump(&mut self.lost),
         }
     }
@@ -472,7 +492,7 @@ pub struct Port<const S: usize, const X: usize> {
     held: [Option<Held>; S],
     tearing: [Option<Tearing>; S],
     /// Sessions whose last exchange is gone: `teardown_done` at the next core call.
-    drained: [Option<SessionRef>; S],
+    drained: [Option<(u8, SessionRef)>; S],
     events: Events<S>,
     stats: PortStats,
 }
@@ -511,6 +531,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
             events: Events {
                 teardowns: [None; S],
                 ready: [None; S],
+                vp: 0,
                 lost: 0,
             },
             stats: PortStats {
@@ -624,10 +645,12 @@ impl<const S: usize, const X: usize> Port<S, X> {
         let ev = NotifyEvent::from_notify(n);
         match ev {
             NotifyEvent::Plogi { port, .. } => {
+                self.events.vp = port.vp_index;
                 let r = core.plogi(self.nexus_of(&port), &mut self.events);
                 self.login(core, n, r, false, q);
             }
             NotifyEvent::Prli { port, .. } => {
+                self.events.vp = port.vp_index;
                 let r = core.prli(self.nexus_of(&port), &mut self.events);
                 self.login(core, n, r, true, q);
             }
@@ -698,12 +721,14 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 return;
             }
         };
+        let vp = n.vp_index;
         if login.ready {
-            self.accept(core, login.session, n, prli, q);
+            self.accept(core, vp, login.session, n, prli, q);
             return;
         }
         // Hold it; a newer ELS of the same pending session replaces an older held one.
         let held = Held {
+            vp,
             session: login.session,
             notify: *n,
             prli,
@@ -711,7 +736,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
         if let Some(old) = self
             .held
             .iter_mut()
-            .find(|h| h.is_some_and(|h| h.session == login.session))
+            .find(|h| h.is_some_and(|h| h.vp == vp && h.session == login.session))
         {
             let prev = old.replace(held);
             if let Some(p) = prev {
@@ -730,12 +755,13 @@ impl<const S: usize, const X: usize> Port<S, X> {
     fn accept(
         &mut self,
         core: &mut dyn SessionCore,
+        vp: u8,
         session: SessionRef,
         n: &ImmNotify24,
         prli: bool,
         q: &mut dyn RequestQueue,
     ) {
-        if prli && core.activate(session).is_err() {
+        if prli && core.activate(vp, session).is_err() {
             bump(&mut self.stats.logins_refused);
             self.ack(q, n, true);
             return;
@@ -747,6 +773,14 @@ impl<const S: usize, const X: usize> Port<S, X> {
     /// Ends every session of the HBA (its target was disabled); vp routing is kept.
     pub fn end_sessions(&mut self, core: &mut dyn SessionCore, q: &mut dyn RequestQueue) {
         core.hba_down(self.target, &mut self.events);
+        self.settle(core, q);
+        self.run_core_work(core, q);
+    }
+
+    /// Ends every session of virtual port `vp` (its target was disabled or the vp deleted);
+    /// routing is kept (see [`Port::set_vp`]).
+    pub fn vp_down(&mut self, core: &mut dyn SessionCore, vp: u8, q: &mut dyn RequestQueue) {
+        core.port_down(self.local(vp), &mut self.events);
         self.settle(core, q);
         self.run_core_work(core, q);
     }
@@ -775,14 +809,14 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 self.teardown(core, t, q);
                 continue;
             }
-            if let Some(r) = self.events.ready.iter_mut().find_map(|r| r.take()) {
+            if let Some((vp, r)) = self.events.ready.iter_mut().find_map(|r| r.take()) {
                 let held = self
                     .held
                     .iter_mut()
-                    .find(|h| h.is_some_and(|h| h.session == r))
+                    .find(|h| h.is_some_and(|h| h.vp == vp && h.session == r))
                     .and_then(|h| h.take());
                 if let Some(h) = held {
-                    self.accept(core, h.session, &h.notify, h.prli, q);
+                    self.accept(core, h.vp, h.session, &h.notify, h.prli, q);
                 }
                 continue;
             }
@@ -792,10 +826,11 @@ impl<const S: usize, const X: usize> Port<S, X> {
 
     fn teardown(&mut self, core: &mut dyn SessionCore, t: Teardown, q: &mut dyn RequestQueue) {
         bump(&mut self.stats.teardowns);
+        let vp = u8::try_from(t.nexus.port.vp_index).unwrap_or(u8::MAX);
         let held = self
             .held
             .iter_mut()
-            .find(|h| h.is_some_and(|h| h.session == t.session))
+            .find(|h| h.is_some_and(|h| h.vp == vp && h.session == t.session))
             .and_then(|h| h.take());
         if let Some(h) = held {
             bump(&mut self.stats.logins_refused);
@@ -805,18 +840,20 @@ impl<const S: usize, const X: usize> Port<S, X> {
         // are terminated when it replies (`driver_owned`).
         let mut open = 0u32;
         for s in self.xchg.iter_mut() {
-            if s.phase != Phase::Free && s.x.session == t.session {
+            if s.phase != Phase::Free && s.x.session == t.session && s.x.port == t.nexus.port {
                 s.dead = true;
                 open = open.saturating_add(1);
             }
         }
         if open == 0 {
-            let _ = core.teardown_done(t.session, &mut self.events);
+            self.events.vp = vp;
+            let _ = core.teardown_done(vp, t.session, &mut self.events);
             return;
         }
         match self.tearing.iter_mut().find(|s| s.is_none()) {
             Some(s) => {
                 *s = Some(Tearing {
+                    vp,
                     session: t.session,
                     open,
                 })
@@ -824,7 +861,8 @@ impl<const S: usize, const X: usize> Port<S, X> {
             None => {
                 // Cannot happen with S slots for S sessions; never leave a session stuck.
                 bump(&mut self.events.lost);
-                let _ = core.teardown_done(t.session, &mut self.events);
+                self.events.vp = vp;
+                let _ = core.teardown_done(vp, t.session, &mut self.events);
             }
         }
     }
@@ -864,11 +902,12 @@ impl<const S: usize, const X: usize> Port<S, X> {
         let Some(s) = self.slot_mut(id) else { return };
         s.phase = Phase::Free;
         let session = s.x.session;
+        let vp = u8::try_from(s.x.port.vp_index).unwrap_or(u8::MAX);
         self.open = self.open.saturating_sub(1);
         let mut done = false;
         for t in self.tearing.iter_mut() {
             if let Some(te) = t {
-                if te.session == session {
+                if te.vp == vp && te.session == session {
                     te.open = te.open.saturating_sub(1);
                     if te.open == 0 {
                         *t = None;
@@ -879,7 +918,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
         }
         if done {
             match self.drained.iter_mut().find(|d| d.is_none()) {
-                Some(d) => *d = Some(session),
+                Some(d) => *d = Some((vp, session)),
                 None => bump(&mut self.events.lost),
             }
         }
@@ -892,8 +931,9 @@ impl<const S: usize, const X: usize> Port<S, X> {
 
     /// Reports drained sessions to the core and sends the logins that became ready.
     pub fn run_core_work(&mut self, core: &mut dyn SessionCore, q: &mut dyn RequestQueue) {
-        while let Some(r) = self.drained.iter_mut().find_map(|d| d.take()) {
-            let _ = core.teardown_done(r, &mut self.events);
+        while let Some((vp, r)) = self.drained.iter_mut().find_map(|d| d.take()) {
+            self.events.vp = vp;
+            let _ = core.teardown_done(vp, r, &mut self.events);
             self.settle(core, q);
         }
     }

@@ -50,6 +50,8 @@ struct Drv {
     h: Hba,
     port: Box<Port<SESSIONS, 8>>,
     fx: Fx,
+    /// NPIV: the target (engine) of vp 1, when it has its own.
+    fx1: Option<Fx>,
     cmds: Vec<Cmd>,
     /// Commands received while `hold` is set wait here until `release`.
     hold: bool,
@@ -88,6 +90,7 @@ impl Drv {
             h,
             port,
             fx,
+            fx1: None,
             cmds: Vec::new(),
             hold: false,
             finished: Vec::new(),
@@ -110,7 +113,20 @@ impl Drv {
                 req: &mut self.h.req,
                 mem: &mut self.h.mem.0[REQ..REQ + 1024],
             };
-            f(&mut self.port, &mut core, &mut q)
+            match &mut self.fx1 {
+                Some(fx1) => {
+                    let mut core1 = TargetCore {
+                        target: &mut *fx1.t,
+                        store: &*fx1.store,
+                        tasks: &mut fx1.ev,
+                    };
+                    let mut m = Multi {
+                        cores: [&mut core, &mut core1],
+                    };
+                    f(&mut self.port, &mut m, &mut q)
+                }
+                None => f(&mut self.port, &mut core, &mut q),
+            }
         };
         let in_idx = u32::from(self.h.req.in_idx());
         self.h.reg_write(Reg::ReqQIn, in_idx);
@@ -200,6 +216,7 @@ impl Drv {
                 AbtsAction::Handled => {}
             },
             FwEntry::NotifyAckDone(_) | FwEntry::AbtsRespDone(_) => {}
+            FwEntry::Rida(r) => self.port.set_vp(r.vp_idx, Some(r.port_id)),
             other => panic!("unexpected entry {other:?}"),
         }
     }
@@ -232,11 +249,11 @@ impl Drv {
             tag: u64::from(cmd.x.exchange_addr),
             session: Some(cmd.x.session),
         };
-        let r = match self
-            .fx
-            .t
-            .execute(&*self.fx.store, &c, &mut buf[..], &mut self.fx.ev)
-        {
+        let fx = match (&mut self.fx1, cmd.x.port.vp_index) {
+            (Some(fx1), 1) => fx1,
+            _ => &mut self.fx,
+        };
+        let r = match fx.t.execute(&*fx.store, &c, &mut buf[..], &mut fx.ev) {
             Submitted::Done(r) => r,
             other => panic!("not finished: {other:?}"),
         };
@@ -626,4 +643,199 @@ fn churn_never_crosses_initiators() {
     }
     assert!(ios > 50, "{ios}");
     assert_eq!(d.port.lost_events(), 0);
+}
+
+/// One engine per virtual port (NPIV: each vp is its own configfs target).
+struct Multi<'a> {
+    cores: [&'a mut dyn SessionCore; 2],
+}
+
+impl Multi<'_> {
+    fn core(&mut self, vp: u16) -> &mut dyn SessionCore {
+        let i = usize::from(vp).min(1);
+        &mut *self.cores[i]
+    }
+}
+
+impl SessionLookup for Multi<'_> {
+    fn lookup(
+        &self,
+        port: scst_core::types::LocalPort,
+        s_id: PortId,
+    ) -> Option<(scst_core::identity::SessionRef, Handle)> {
+        self.cores
+            .get(usize::from(port.vp_index))?
+            .lookup(port, s_id)
+    }
+}
+
+impl SessionCore for Multi<'_> {
+    fn plogi(
+        &mut self,
+        n: scst_core::identity::Nexus,
+        sink: &mut dyn SessionSink,
+    ) -> Result<scst_core::identity::Login, scst_core::target::LoginRefused> {
+        self.core(n.port.vp_index).plogi(n, sink)
+    }
+    fn prli(
+        &mut self,
+        n: scst_core::identity::Nexus,
+        sink: &mut dyn SessionSink,
+    ) -> Result<scst_core::identity::Login, scst_core::target::LoginRefused> {
+        self.core(n.port.vp_index).prli(n, sink)
+    }
+    fn activate(
+        &mut self,
+        vp: u8,
+        r: scst_core::identity::SessionRef,
+    ) -> Result<(), scst_core::identity::ActivateError> {
+        self.core(u16::from(vp)).activate(vp, r)
+    }
+    fn teardown_done(
+        &mut self,
+        vp: u8,
+        r: scst_core::identity::SessionRef,
+        sink: &mut dyn SessionSink,
+    ) -> Result<(), scst_core::identity::TeardownDoneError> {
+        self.core(u16::from(vp)).teardown_done(vp, r, sink)
+    }
+    fn logout(
+        &mut self,
+        port: scst_core::types::LocalPort,
+        port_id: PortId,
+        wwpn: Option<Wwpn>,
+        sink: &mut dyn SessionSink,
+    ) -> usize {
+        self.core(port.vp_index).logout(port, port_id, wwpn, sink)
+    }
+    fn logout_handle(
+        &mut self,
+        port: scst_core::types::LocalPort,
+        handle: Handle,
+        sink: &mut dyn SessionSink,
+    ) -> usize {
+        self.core(port.vp_index).logout_handle(port, handle, sink)
+    }
+    fn hba_down(&mut self, target: u16, sink: &mut dyn SessionSink) -> usize {
+        self.cores
+            .iter_mut()
+            .map(|c| c.hba_down(target, sink))
+            .sum()
+    }
+    fn port_down(
+        &mut self,
+        port: scst_core::types::LocalPort,
+        sink: &mut dyn SessionSink,
+    ) -> usize {
+        self.core(port.vp_index).port_down(port, sink)
+    }
+}
+
+/// NPIV: vp 1 has its own target. A's sessions on vp 0 and vp 1 carry equal session
+/// references (each is the first of its engine); a slot takeover on vp 0 must neither hold
+/// up nor kill vp 1's exchange, and each vp serves its own target's disk.
+#[test]
+fn npiv_vps_with_their_own_targets_keep_apart() {
+    let mut d = Drv::new();
+    let mut fx1 = Fx::new(2, |_| {});
+    fx1.t.update_acl(&*fx1.store, |acl| {
+        let g = acl.add_group(b"a1").unwrap();
+        acl.add_initiator(g, A).unwrap();
+        acl.map_lun(g, 0, DeviceId(1), false).unwrap();
+    });
+    d.fx1 = Some(fx1);
+    // Enable vp 1 (VP CONFIG through the mailbox IOCB); its Report ID routes it.
+    let cfg = VpConfig24 {
+        handle: 1,
+        command: VCT_COMMAND_MOD_ENABLE_VPS,
+        vp_count: 1,
+        vp_index1: 1,
+        options_idx1: VP_OPT_ENABLE,
+        port_name_idx1: Wwpn(0x2100_0024_ff00_0101),
+        node_name_idx1: Wwpn(0x2000_0024_ff00_0101),
+        ..Default::default()
+    };
+    d.h.mem.0[SCRATCH..SCRATCH + 64].copy_from_slice(&cfg.encode());
+    d.h.mbx(qla2x00t_proto::mailbox::MailboxCmd::iocb_command_a64(dma(
+        SCRATCH,
+    )));
+    d.pump();
+    // A on vp 0 and on vp 1, same N_Port ID.
+    assert!(d.login(A, SLOT));
+    let node = Wwpn(A.0 ^ 1);
+    d.h.fw.plogi(&mut d.h.mem, 1, A, node, SLOT).unwrap();
+    d.pump();
+    d.h.fw.prli(&mut d.h.mem, 1, SLOT, 0x90).unwrap();
+    d.pump();
+    let s0 = d.fx.t.sessions().lookup_sid(P0, SLOT).unwrap();
+    let s1 = d
+        .fx1
+        .as_ref()
+        .unwrap()
+        .t
+        .sessions()
+        .lookup_sid(P1, SLOT)
+        .unwrap();
+    assert_eq!(s0, s1, "equal references in the two engines");
+    // vp 1 reads its own target's disk (DEV1 = 0xd1) until the UA is gone.
+    let read_vp1 = |d: &mut Drv, ox: u16| {
+        let x =
+            d.h.fw
+                .fcp_cmnd(
+                    &mut d.h.mem,
+                    1,
+                    SLOT,
+                    ox,
+                    Lun::from_index(0),
+                    &read10(0, 1),
+                    BS as u32,
+                    DataDirection::FromDevice,
+                )
+                .unwrap();
+        d.pump();
+        x
+    };
+    let mut x = read_vp1(&mut d, 0x500);
+    for ox in 0x501..0x508 {
+        if d.status_of(x) == Some(ScsiStatus::Good as u8) {
+            break;
+        }
+        x = read_vp1(&mut d, ox);
+    }
+    assert_eq!(d.data_of(x), vec![0xd1; BS]);
+    assert_eq!(d.fx.t.sessions().len(), 1);
+    // Hold one command on each vp, then B takes A's slot on vp 0 only.
+    d.hold = true;
+    let x0 = d.send(
+        SLOT,
+        0x600,
+        &read10(0, 1),
+        BS as u32,
+        DataDirection::FromDevice,
+    );
+    let x1 = read_vp1(&mut d, 0x601);
+    assert_eq!(d.port.open_exchanges(), 2);
+    d.h.fw
+        .plogi(&mut d.h.mem, 0, B, Wwpn(B.0 ^ 1), SLOT)
+        .unwrap();
+    d.pump();
+    assert_eq!(d.port.held_logins(), 1);
+    d.release();
+    assert_eq!(d.status_of(x0), None, "vp 0's old session: terminated");
+    assert_eq!(
+        d.status_of(x1),
+        Some(ScsiStatus::Good as u8),
+        "vp 1 unaffected"
+    );
+    assert_eq!(d.data_of(x1), vec![0xd1; BS]);
+    assert_eq!(
+        d.h.wire
+            .els
+            .iter()
+            .filter(|e| e.0 == 0 && e.1 == SLOT && e.2 == els::PLOGI && e.3)
+            .count(),
+        1,
+        "B's PLOGI acked once its slot was free"
+    );
+    assert_eq!(d.port.open_exchanges(), 0);
 }
