@@ -4,7 +4,8 @@
 # `sessions` file field by field (N_Port ID, numeric N_Port handle); `status` counts them;
 # save → apply --dry-run of the saved file changes nothing; a second apply writes nothing;
 # an unknown FC port WWPN and an enable without the HBA are refused with the attribute and
-# errno, nothing changed; `ferrule clear` returns the tree to a fresh module's.
+# errno, nothing changed; a target on an NPIV port (created by hand) is applied, listed and
+# saved like the HBA's; `ferrule clear` returns the tree to a fresh module's.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
 . "$FERRULE_ROOT/tests/qemu/lib/sim.sh"
 F=$FERRULE_ROOT/build/bin/ferrule
@@ -24,10 +25,10 @@ wait_sessions() { # wait_sessions N: up to 5 s for N session lines
   for _ in $(seq 1 50); do [ "$(sessions | wc -l)" = "$1" ] && return 0; sleep 0.1; done
   sessions | sed 's/^/  session: /'; return 1
 }
-login() { # login N_PORT_ID WWPN: PLOGI, then PRLI once the PLOGI is accepted
-  local n; n=$(sim_state els_acc)
-  sim_fabric "plogi 0 $1 $2" && sim_wait_state els_acc $((n + 1)) &&
-    sim_fabric "prli 0 $1" && sim_wait_state els_acc $((n + 2))
+login() { # login N_PORT_ID WWPN [VP]: PLOGI, then PRLI once the PLOGI is accepted
+  local n vp=${3:-0}; n=$(sim_state els_acc)
+  sim_fabric "plogi $vp $1 $2" && sim_wait_state els_acc $((n + 1)) &&
+    sim_fabric "prli $vp $1" && sim_wait_state els_acc $((n + 2))
 }
 
 cat > $tmp/fc.toml <<EOF
@@ -150,7 +151,36 @@ expect_eq "target enabled" 1 "$(cat $T/enable)"
 check "A logs in again" login 0a0201 $A
 check "one session" wait_sessions 1
 
+# A target on an NPIV port (made by hand: the TOML model has no NPIV key yet): apply, its
+# sessions next to the HBA target's, save round trip; clear removes it, the vp stays.
+VP=21:00:00:24:ff:5a:01:01
+TV=$CFG/targets/qla2x00t/$VP
+check "create NPIV port $VP" bash -c "echo 'add $HBA $VP' > $CFG/targets/qla2x00t/npiv"
+{ cat $tmp/fc.toml
+  printf '\n[[device]]\nname = "null1"\nbackend = "nullio"\nsize = "8M"\n'
+  printf '\n[[target]]\nfabric = "qla2x00t"\nwwpn = "%s"\n' $VP
+  printf '\n[[target.group]]\nname = "gv"\ninitiators = ["%s"]\nluns = { 3 = "null1" }\n' $A; } > $tmp/vp.toml
+check "apply with a target on the NPIV port" "$F" apply $tmp/vp.toml
+expect_eq "vp target enabled" 1 "$(cat $TV/enable)"
+check "A logs in on vp 1 at 0a0201" login 0a0201 $A 1
+for _ in $(seq 1 50); do [ "$(tail -n +2 $TV/sessions | wc -l)" = 1 ] && break; sleep 0.1; done
+j=$("$F" --json sessions)
+want=$( { awk -v t=$HBA 'NR > 1 { print t, $1, $2, $3, $4, $5 }' $T/sessions
+          awk -v t=$VP 'NR > 1 { print t, $1, $2, $3, $4, $5 }' $TV/sessions; } | sort)
+got=$(echo "$j" | jq -r '.[] | [.target, .initiator, .port_id, (.n_port_handle|tostring), .group,
+  (if (.luns|length) == 0 then "-" else (.luns|map(tostring)|join(",")) end)] | join(" ")' | sort)
+echo "$got"
+expect_eq "sessions --json of both ports equals configfs" "$want" "$got"
+expect_eq "A on the vp: its own group and LUN" "0a0201 gv [3]" \
+  "$(echo "$j" | jq -r --arg t $VP '.[] | select(.target == $t) | "\(.port_id) \(.group) \(.luns|tojson)"')"
+check "status: 2 FC sessions" bash -c "'$F' status | grep -qx 'sessions: 2 (2 FC, 0 local)'"
+check "save with the vp target" "$F" save $tmp/saved_vp.toml
+expect_eq "apply --dry-run of it: nothing to do" \
+  "ferrule: apply: nothing to do; the running configuration matches $tmp/saved_vp.toml" "$("$F" apply --dry-run $tmp/saved_vp.toml)"
+
 check "clear" "$F" clear
+expect_eq "the NPIV port outlives clear" "$HBA $VP vp1" "$(cat $CFG/targets/qla2x00t/npiv)"
+check "delete the NPIV port" bash -c "echo 'del $VP' > $CFG/targets/qla2x00t/npiv"
 check "tree after clear equals the fresh one" cmp $tmp/fresh <(snap)
 check "rmmod sim, ferrule" bash -c "rmmod ferrule_isp_sim && rmmod ferrule"
 umount /tmp/cf
