@@ -216,7 +216,16 @@ fn status(cli: &Cli, fs: &dyn ConfigFs, root: &str, io: &mut Io<'_>) -> i32 {
         );
         say!(io.out, "groups:   {}", st.groups);
         say!(io.out, "LUNs:     {}", st.luns);
-        say!(io.out, "sessions: {}", st.sessions);
+        say!(
+            io.out,
+            "sessions: {} ({} FC, {} local)",
+            st.sessions,
+            st.sessions_fc,
+            st.sessions_local
+        );
+    }
+    for b in &st.sessions_unparsed {
+        say!(io.err, "ferrule: status: unparsed line in {b}");
     }
     if st.loaded {
         0
@@ -482,7 +491,13 @@ fn run_plan(
         }
         Err(e) => {
             say!(io.err, "ferrule: {cmd}: {e}");
-            if e.done == 0 {
+            if e.done == 0 && e.undone > 0 {
+                say!(
+                    io.err,
+                    "ferrule: {cmd}: stopped; the {} FC target(s) made before it were removed again; nothing was changed",
+                    e.undone
+                );
+            } else if e.done == 0 {
                 say!(
                     io.err,
                     "ferrule: {cmd}: stopped at the first step; nothing was changed"

@@ -9,6 +9,19 @@ use crate::model::Backend;
 use crate::wwpn::{parse_initiator, parse_wwpn, parse_wwpn_list, valid_name};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// An initiator logged in to a fake target (what the kernel's session table holds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeLogin {
+    /// Initiator WWPN, canonical.
+    pub initiator: String,
+    /// N_Port ID (24 bits).
+    pub port_id: u32,
+    /// The handle column: the firmware's N_Port handle (FC) or `host<N>` (local).
+    pub handle: String,
+    /// Commands received.
+    pub commands: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Node {
     Dir { default: bool },
@@ -31,6 +44,8 @@ pub struct FakeFs {
     pub mutations: usize,
     /// Make the next operation on this path fail with this errno (then clear).
     pub fail_on: Option<(String, i32)>,
+    /// Logged-in initiators by target directory, in login order; `sessions` renders them.
+    logins: BTreeMap<String, Vec<FakeLogin>>,
 }
 
 const GIB: u64 = 1 << 30;
@@ -73,6 +88,7 @@ impl FakeFs {
             missing_paths: BTreeSet::new(),
             mutations: 0,
             fail_on: None,
+            logins: BTreeMap::new(),
         };
         fs.dir("", true);
         fs.attr("version", "0.1.0", false);
@@ -93,6 +109,104 @@ impl FakeFs {
     /// Replaces a target's `sessions` text (what the kernel would report).
     pub fn set_sessions(&mut self, target_dir: &str, text: &str) {
         self.attr(&format!("{target_dir}/sessions"), text, false);
+    }
+
+    /// An initiator logs in to an enabled target (PLOGI + PRLI on FC, `enable 1` on the local
+    /// fabric), keyed like the kernel's session table: a login that shares the WWPN, the
+    /// N_Port ID or the handle of a live session replaces it. Refused (as the kernel rejects
+    /// the login) when the target does not exist or is disabled.
+    pub fn log_in(
+        &mut self,
+        target_dir: &str,
+        initiator: &str,
+        port_id: u32,
+        handle: &str,
+    ) -> Result<(), String> {
+        let initiator = parse_wwpn(initiator)?;
+        if self.get(&format!("{target_dir}/enable")) != Some("1") {
+            return Err(format!("{target_dir}: no enabled target, login rejected"));
+        }
+        let list = self.logins.entry(target_dir.to_string()).or_default();
+        list.retain(|l| l.initiator != initiator && l.port_id != port_id && l.handle != handle);
+        list.push(FakeLogin {
+            initiator,
+            port_id: port_id & 0x00ff_ffff,
+            handle: handle.to_string(),
+            commands: 0,
+        });
+        Ok(())
+    }
+
+    /// The initiator at `port_id` logs out (LOGO); false if there was no such session.
+    pub fn log_out(&mut self, target_dir: &str, port_id: u32) -> bool {
+        let Some(list) = self.logins.get_mut(target_dir) else {
+            return false;
+        };
+        let n = list.len();
+        list.retain(|l| l.port_id != port_id);
+        list.len() != n
+    }
+
+    /// Counts `n` more commands on the session at `port_id`.
+    pub fn add_commands(&mut self, target_dir: &str, port_id: u32, n: u64) {
+        for l in self.logins.get_mut(target_dir).into_iter().flatten() {
+            if l.port_id == port_id {
+                l.commands = l.commands.saturating_add(n);
+            }
+        }
+    }
+
+    /// The group `initiator` resolves to on a target, as the kernel resolves it: an exact
+    /// member, else the most specific matching pattern, else `default`.
+    fn resolve_group(&self, target_dir: &str, initiator: &str) -> String {
+        let groups_dir = format!("{target_dir}/groups");
+        let mut best: Option<(usize, String)> = None;
+        for g in self.child_dirs(&groups_dir) {
+            for m in self.child_dirs(&format!("{groups_dir}/{g}/initiators")) {
+                let Ok(m) = parse_initiator(&m) else { continue };
+                if m == initiator {
+                    return g;
+                }
+                if let Some(spec) = pattern_specificity(&m, initiator) {
+                    if best.as_ref().is_none_or(|(b, _)| spec > *b) {
+                        best = Some((spec, g.clone()));
+                    }
+                }
+            }
+        }
+        best.map_or_else(|| "default".to_string(), |(_, g)| g)
+    }
+
+    /// The `sessions` lines the kernel would print for these logins (without the header).
+    fn session_lines(&self, target_dir: &str) -> Vec<String> {
+        let Some(list) = self.logins.get(target_dir) else {
+            return Vec::new();
+        };
+        list.iter()
+            .map(|l| {
+                let group = self.resolve_group(target_dir, &l.initiator);
+                let luns_dir = format!("{target_dir}/groups/{group}/luns");
+                let mut luns: Vec<u16> = self
+                    .child_dirs(&luns_dir)
+                    .iter()
+                    .filter(|n| self.get(&format!("{luns_dir}/{n}/device")) != Some(""))
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                luns.sort_unstable();
+                let luns = if luns.is_empty() {
+                    "-".to_string()
+                } else {
+                    luns.iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                format!(
+                    "{} {:06x} {} {group} {luns} {}",
+                    l.initiator, l.port_id, l.handle, l.commands
+                )
+            })
+            .collect()
     }
 
     /// Every path in the tree ("dir/" for directories), for debugging and assertions.
@@ -213,7 +327,7 @@ impl FakeFs {
                     return Err(FsError::because(EEXIST, "target exists"));
                 }
                 if *fabric == "qla2x00t" && !self.hba_ports.contains(&canon) {
-                    return Err(FsError::because(ENOENT, format!("no FC port {canon}")));
+                    return Err(FsError::because(ENOENT, "no FC port has this WWPN"));
                 }
                 self.dir(path, false);
                 self.attr(&format!("{path}/enable"), "0", true);
@@ -438,6 +552,16 @@ impl FakeFs {
                 {
                     return Err(FsError::because(EINVAL, "set initiator first"));
                 }
+                if let Some(w) = tdir.strip_prefix("targets/qla2x00t/") {
+                    let w = parse_wwpn(w).unwrap_or_default();
+                    if on && !enabled && !self.hba_ports.contains(&w) {
+                        return Err(FsError::because(ENODEV, "no FC port with this WWPN"));
+                    }
+                }
+                if !on {
+                    // Disabling ends every session of the target.
+                    self.logins.remove(tdir);
+                }
                 value.to_string()
             }
             "initiator" => {
@@ -486,6 +610,23 @@ impl FakeFs {
     }
 }
 
+/// How specific WWPN pattern `pattern` (canonical: colon fields, `*` for a byte, a trailing
+/// `*` for the rest) is when it matches `wwpn` (canonical): the number of fixed bytes.
+fn pattern_specificity(pattern: &str, wwpn: &str) -> Option<usize> {
+    let p: Vec<&str> = pattern.split(':').collect();
+    let w: Vec<&str> = wwpn.split(':').collect();
+    let mut fixed = 0;
+    for (i, wb) in w.iter().enumerate() {
+        match p.get(i) {
+            Some(&"*") if i + 1 == p.len() && p.len() < w.len() => return Some(fixed),
+            Some(&"*") => {}
+            Some(pb) if pb == wb => fixed += 1,
+            _ => return None,
+        }
+    }
+    (p.len() == w.len()).then_some(fixed)
+}
+
 /// Stable pseudo-serial (FNV-1a), like the kernel deriving one from the name.
 fn fnv(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5u32, |h, b| {
@@ -504,8 +645,15 @@ impl ConfigFs for FakeFs {
 
     fn read(&self, path: &str) -> Result<String, FsError> {
         match self.nodes.get(path) {
-            Some(Node::Attr { value, .. }) => Ok(value.clone()),
-            Some(Node::Dir { .. }) => Err(FsError::new(21)),
+            Some(Node::Attr { value, .. }) => match path.strip_suffix("/sessions") {
+                Some(tdir) if self.logins.contains_key(tdir) => {
+                    let mut lines = vec![value.clone()];
+                    lines.extend(self.session_lines(tdir));
+                    Ok(lines.join("\n"))
+                }
+                _ => Ok(value.clone()),
+            },
+            Some(Node::Dir { .. }) => Err(FsError::new(EISDIR)),
             None => Err(FsError::new(ENOENT)),
         }
     }
@@ -514,7 +662,7 @@ impl ConfigFs for FakeFs {
         self.check_injected(path)?;
         match self.nodes.get(path) {
             None => return Err(FsError::new(ENOENT)),
-            Some(Node::Dir { .. }) => return Err(FsError::new(21)),
+            Some(Node::Dir { .. }) => return Err(FsError::new(EISDIR)),
             Some(Node::Attr {
                 writable: false, ..
             }) => return Err(FsError::new(EACCES)),
@@ -578,6 +726,7 @@ impl ConfigFs for FakeFs {
         }
         self.nodes
             .retain(|p, _| p != path && !p.starts_with(&prefix));
+        self.logins.remove(path);
         let devs: Vec<String> = self.child_dirs("devices");
         for d in devs {
             self.refresh_info(&d);

@@ -26,6 +26,34 @@ pub mod errno {
     pub const ENOSPC: i32 = 28;
     /// Directory not empty.
     pub const ENOTEMPTY: i32 = 39;
+    /// No such device: the FC port of an FC target is gone (`enable 1`).
+    pub const ENODEV: i32 = 19;
+    /// Out of memory.
+    pub const ENOMEM: i32 = 12;
+    /// Is a directory.
+    pub const EISDIR: i32 = 21;
+    /// Operation not supported (FC target `enable 1` without the FC engine).
+    pub const EOPNOTSUPP: i32 = 95;
+
+    /// The symbolic name of an errno the kernel side returns (`ENOENT`), if it is one of these.
+    pub fn name(errno: i32) -> Option<&'static str> {
+        Some(match errno {
+            EPERM => "EPERM",
+            ENOENT => "ENOENT",
+            ENOMEM => "ENOMEM",
+            EACCES => "EACCES",
+            EBUSY => "EBUSY",
+            EEXIST => "EEXIST",
+            ENODEV => "ENODEV",
+            ENOTDIR => "ENOTDIR",
+            EISDIR => "EISDIR",
+            EINVAL => "EINVAL",
+            ENOSPC => "ENOSPC",
+            ENOTEMPTY => "ENOTEMPTY",
+            EOPNOTSUPP => "EOPNOTSUPP",
+            _ => return None,
+        })
+    }
 }
 
 /// A failed configfs operation: the errno and, when the kernel logged one, its reason.
@@ -65,11 +93,16 @@ pub fn strerror(errno: i32) -> String {
 
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // "No such file or directory (ENOENT: no FC port has this WWPN)": the C library's
+        // text, the errno's name (what Documentation/configfs.md's table lists) and the why.
         f.write_str(&strerror(self.errno))?;
-        if let Some(why) = &self.why {
-            write!(f, " ({why})")?;
+        let name = errno::name(self.errno);
+        match (name, &self.why) {
+            (Some(n), Some(why)) => write!(f, " ({n}: {why})"),
+            (Some(n), None) => write!(f, " ({n})"),
+            (None, Some(why)) => write!(f, " ({why})"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -197,8 +230,13 @@ mod tests {
         let e = FsError::because(errno::ENOENT, "no device \"disk9\"");
         assert_eq!(
             e.to_string(),
-            "No such file or directory (no device \"disk9\")"
+            "No such file or directory (ENOENT: no device \"disk9\")"
         );
+        assert_eq!(
+            FsError::new(errno::ENODEV).to_string(),
+            "No such device (ENODEV)"
+        );
+        assert_eq!(FsError::new(126).to_string(), "Required key not available");
     }
 
     #[test]

@@ -471,14 +471,43 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             None => steps.push(write(format!("{}/enable", t.dir()), "1".into(), None)),
         }
     }
+    hoist_fc_target_mkdirs(current, &mut steps);
     Plan { steps }
+}
+
+/// Whether a step makes a target directory under `targets/qla2x00t/`.
+fn is_fc_target_mkdir(step: &Step) -> bool {
+    step.op == Op::Mkdir
+        && step
+            .path
+            .strip_prefix("targets/qla2x00t/")
+            .is_some_and(|w| !w.is_empty() && !w.contains('/'))
+}
+
+/// Moves the mkdirs of new FC targets to the front. Only the kernel knows which FC ports
+/// exist (an unknown WWPN is ENOENT at mkdir), so asking it first means a file naming a port
+/// that is not there fails before anything else changed ([`execute`] undoes the mkdirs of
+/// that run). A WWPN that a current target (of another fabric) holds stays in place: it
+/// becomes free only after that target's removal.
+fn hoist_fc_target_mkdirs(current: &Config, steps: &mut Vec<Step>) {
+    let taken = |s: &Step| {
+        let w = s.path.trim_start_matches("targets/qla2x00t/");
+        current.targets.iter().any(|t| t.wwpn == w)
+    };
+    let (first, rest): (Vec<Step>, Vec<Step>) = std::mem::take(steps)
+        .into_iter()
+        .partition(|s| is_fc_target_mkdir(s) && !taken(s));
+    steps.extend(first);
+    steps.extend(rest);
 }
 
 /// A step the kernel refused; `done` steps before it were applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApplyError {
-    /// Steps applied before the failure.
+    /// Steps applied before the failure (and still in place).
     pub done: usize,
+    /// FC target directories made before the failure and removed again (see [`execute`]).
+    pub undone: usize,
     /// The refused step.
     pub step: Step,
     /// The kernel's answer.
@@ -498,7 +527,9 @@ impl fmt::Display for ApplyError {
 
 impl std::error::Error for ApplyError {}
 
-/// Runs the plan in order and stops at the first refused step.
+/// Runs the plan in order and stops at the first refused step. When every step done before
+/// the refused one made a (still empty, disabled) FC target directory — the plan puts those
+/// first — they are removed again, so a refused FC port leaves the tree as it was.
 pub fn execute(fs: &mut dyn ConfigFs, plan: &Plan) -> Result<usize, ApplyError> {
     for (done, step) in plan.steps.iter().enumerate() {
         let r = match &step.op {
@@ -507,8 +538,19 @@ pub fn execute(fs: &mut dyn ConfigFs, plan: &Plan) -> Result<usize, ApplyError> 
             Op::Write { value, .. } => fs.write(&step.path, value),
         };
         if let Err(error) = r {
+            let made = plan.steps.get(..done).unwrap_or_default();
+            let mut kept = done;
+            if made.iter().all(is_fc_target_mkdir) {
+                for s in made.iter().rev() {
+                    if fs.rmdir(&s.path).is_err() {
+                        break;
+                    }
+                    kept -= 1;
+                }
+            }
             return Err(ApplyError {
-                done,
+                done: kept,
+                undone: done - kept,
                 step: step.clone(),
                 error,
             });

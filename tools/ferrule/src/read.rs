@@ -151,6 +151,9 @@ pub fn read_config(fs: &dyn ConfigFs) -> Result<Config, ReadError> {
     Ok(cfg)
 }
 
+/// The header line of every `sessions` attribute.
+pub const SESSIONS_HEADER: &str = "initiator port_id handle group luns commands";
+
 /// One initiator session as the kernel reports it in a target's `sessions` attribute.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Session {
@@ -160,51 +163,82 @@ pub struct Session {
     pub target: String,
     /// Initiator WWPN.
     pub initiator: String,
-    /// N_Port ID, 6 hex digits.
+    /// N_Port ID, 6 lowercase hex digits (local initiators: `0100nn`).
     pub port_id: String,
-    /// Login handle (loop id / N_Port handle).
+    /// The handle as the kernel prints it: the firmware's N_Port handle in decimal (FC) or
+    /// `host<N>` (local).
     pub handle: String,
+    /// FC: the firmware's N_Port handle (the login slot); None for local sessions.
+    pub n_port_handle: Option<u16>,
+    /// Local: the SCSI host number of the session's initiator; None for FC sessions.
+    pub scsi_host: Option<u32>,
     /// Initiator group the session was matched to.
     pub group: String,
     /// LUNs the session sees.
     pub luns: Vec<u8>,
-    /// Commands executed (or outstanding, as the kernel counts).
+    /// Commands received on the session.
     pub commands: u64,
 }
 
-/// Parses a `sessions` attribute. Lines that do not parse are returned as errors
-/// (`line number: text`) so a kernel/CLI format mismatch is visible, not silently dropped.
+/// A six-hex-digit N_Port ID, lowercased.
+fn port_id(s: &str) -> Option<String> {
+    (s.len() == 6 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase())
+}
+
+/// Decimal digits only (no sign, no spaces), as the kernel prints numbers.
+fn decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The handle column: decimal N_Port handle on FC, `host<N>` on the local fabric.
+fn handle(fabric: Fabric, s: &str) -> Option<(Option<u16>, Option<u32>)> {
+    match fabric {
+        Fabric::Qla2x00t => Some((Some(decimal(s)?), None)),
+        Fabric::Local => Some((None, Some(decimal(s.strip_prefix("host")?)?))),
+    }
+}
+
+fn parse_session_line(fabric: Fabric, target: &str, line: &str) -> Option<Session> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let [ini, port, h, group, luns, cmds] = f.as_slice() else {
+        return None;
+    };
+    let luns = if *luns == "-" {
+        Vec::new()
+    } else {
+        luns.split(',')
+            .map(decimal::<u8>)
+            .collect::<Option<Vec<u8>>>()?
+    };
+    let (n_port_handle, scsi_host) = handle(fabric, h)?;
+    Some(Session {
+        fabric,
+        target: target.to_string(),
+        initiator: parse_wwpn(ini).ok()?,
+        port_id: port_id(port)?,
+        handle: h.to_string(),
+        n_port_handle,
+        scsi_host,
+        group: group.to_string(),
+        luns,
+        commands: decimal(cmds)?,
+    })
+}
+
+/// Parses a `sessions` attribute. Lines that do not parse (and a header other than
+/// [`SESSIONS_HEADER`]) are returned as `line N: "text"` so a kernel/CLI format mismatch is
+/// visible, not silently dropped; the other lines still count.
 pub fn parse_sessions(fabric: Fabric, target: &str, text: &str) -> (Vec<Session>, Vec<String>) {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.is_empty() || f.first() == Some(&"initiator") {
+        if line.trim().is_empty() || (i == 0 && line.trim_end() == SESSIONS_HEADER) {
             continue;
         }
-        let parsed = (|| {
-            let [ini, port, handle, group, luns, cmds] = f.as_slice() else {
-                return None;
-            };
-            let luns = if *luns == "-" {
-                Vec::new()
-            } else {
-                luns.split(',')
-                    .map(|l| l.parse::<u8>().ok())
-                    .collect::<Option<Vec<u8>>>()?
-            };
-            Some(Session {
-                fabric,
-                target: target.to_string(),
-                initiator: parse_wwpn(ini).ok()?,
-                port_id: port.to_ascii_lowercase(),
-                handle: handle.to_string(),
-                group: group.to_string(),
-                luns,
-                commands: cmds.parse().ok()?,
-            })
-        })();
-        match parsed {
+        match parse_session_line(fabric, target, line) {
             Some(s) => out.push(s),
             None => bad.push(format!("line {}: {line:?}", i + 1)),
         }
@@ -317,8 +351,14 @@ pub struct Status {
     pub groups: usize,
     /// LUN mappings.
     pub luns: usize,
-    /// Logged-in sessions.
+    /// Logged-in sessions, every fabric.
     pub sessions: usize,
+    /// Of those, FC sessions (`qla2x00t` targets).
+    pub sessions_fc: usize,
+    /// Of those, local (loopback) sessions.
+    pub sessions_local: usize,
+    /// `sessions` lines that did not parse (`<path>: line N: "text"`); not counted above.
+    pub sessions_unparsed: Vec<String>,
 }
 
 /// Reads the summary. A missing root is not an error: `loaded` is false.
@@ -334,6 +374,9 @@ pub fn read_status(fs: &dyn ConfigFs, root: &str) -> Result<Status, ReadError> {
         groups: 0,
         luns: 0,
         sessions: 0,
+        sessions_fc: 0,
+        sessions_local: 0,
+        sessions_unparsed: Vec::new(),
     };
     if !st.loaded {
         return Ok(st);
@@ -355,7 +398,17 @@ pub fn read_status(fs: &dyn ConfigFs, root: &str) -> Result<Status, ReadError> {
         .flat_map(|t| &t.groups)
         .map(|g| g.luns.len())
         .sum();
-    st.sessions = read_sessions(fs)?.0.len();
+    let (sessions, unparsed) = read_sessions(fs)?;
+    st.sessions = sessions.len();
+    st.sessions_fc = sessions
+        .iter()
+        .filter(|s| s.fabric == Fabric::Qla2x00t)
+        .count();
+    st.sessions_local = sessions
+        .iter()
+        .filter(|s| s.fabric == Fabric::Local)
+        .count();
+    st.sessions_unparsed = unparsed;
     Ok(st)
 }
 

@@ -84,8 +84,10 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(fs, before);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines[0], "+ mkdir devices/disk1");
-    assert_eq!(lines[1], "+ devices/disk1/backend = \"fileio\"");
+    // The new FC target first: only the kernel knows whether its port exists.
+    assert_eq!(lines[0], "+ mkdir targets/qla2x00t/21:00:00:24:ff:7e:10:01");
+    assert_eq!(lines[1], "+ mkdir devices/disk1");
+    assert_eq!(lines[2], "+ devices/disk1/backend = \"fileio\"");
     assert!(lines.contains(&"+ devices/disk1/size = \"10737418240\""));
     assert!(lines.contains(&"+ mkdir targets/qla2x00t/21:00:00:24:ff:7e:10:01/groups/esx"));
     assert_eq!(
@@ -153,7 +155,7 @@ path = "/missing/disk1.img"
     let err: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(
         err[0],
-        "ferrule: apply: devices/disk1/enable: No such file or directory (cannot open /missing/disk1.img) (writing \"1\")"
+        "ferrule: apply: devices/disk1/enable: No such file or directory (ENOENT: cannot open /missing/disk1.img) (writing \"1\")"
     );
     assert_eq!(
         err[1],
@@ -172,7 +174,7 @@ path = "/missing/disk1.img"
     assert_eq!(r.code, 1);
     assert!(r
         .stderr
-        .starts_with("ferrule: apply: devices/a/size: Invalid argument (injected failure) (writing \"1048576\")\n"));
+        .starts_with("ferrule: apply: devices/a/size: Invalid argument (EINVAL: injected failure) (writing \"1048576\")\n"));
 }
 
 #[test]

@@ -30,13 +30,16 @@ fn status_counts() {
          targets:  2 (2 enabled)\n\
          groups:   4\n\
          LUNs:     4\n\
-         sessions: 3\n"
+         sessions: 3 (3 FC, 0 local)\n"
     );
     let j: serde_json::Value =
         serde_json::from_str(&ferrule(&mut fs, &["status", "--json"]).stdout).unwrap();
     assert_eq!(j["loaded"], true);
     assert_eq!(j["version"], "0.1.0");
     assert_eq!(j["sessions"], 3);
+    assert_eq!(j["sessions_fc"], 3);
+    assert_eq!(j["sessions_local"], 0);
+    assert_eq!(j["sessions_unparsed"], serde_json::json!([]));
     assert_eq!(j["luns"], 4);
 }
 
