@@ -31,9 +31,9 @@ done
 
 rc=0
 if [ -z "$from_log" ]; then
-  # Worst case: 2 pairs x 4 jobs x 2 targets x runs, each fio run plus its start-up (slow on
+  # Worst case: (2 pairs x 2 targets + the Ferrule-only FC pair) x 4 jobs x runs, each fio run plus its start-up (slow on
   # TCG), plus boot and setup.
-  [ -n "$timeout" ] || timeout=$((16 * runs * (runtime + ramp + 12) + 300))
+  [ -n "$timeout" ] || timeout=$((20 * runs * (runtime + ramp + 12) + 300))
   kdir=$(kernel_dir default)
   [ -f "$kdir/.ferrule-built" ] || { echo "bench-lio: no test kernel at $kdir (make kernel)" >&2; exit 2; }
   export FERRULE_VM_CPUS=${FERRULE_VM_CPUS:-2} FERRULE_VM_MEMORY=${FERRULE_VM_MEMORY:-4G}

@@ -67,9 +67,58 @@ ferrule_setup_fileio() {
   find_disk "$FERRULE_VENDOR" "$product" "$serial"
 }
 
+# The FC pair: the qla2x00t target on the simulated ISP (ferrule_isp_sim.ko), LUN 0 -> a
+# nullio device, seen through an NPIV vport of simulated initiator HBA 0 (the Linux FC
+# transport class + the sim's LLD). Every I/O crosses the target driver's rings: ATIO7 in,
+# CTIO7 (+ continuations) out, through the sim's firmware model. LIO has no equivalent here
+# (its qla2xxx target needs a real QLogic HBA), so this pair is Ferrule only: compare it with
+# Ferrule's local nullio row to see what the FC driver path costs.
+FC_TW=21:00:00:24:ff:5a:00:00           # the sim's target HBA 0
+FC_VPORT=2100000024bc0001:2000000024bc0001
+FC_SIM_KO=${FERRULE_ROOT:-}/ferrule_isp_sim.ko
+
+# ferrule_fc_prepare: reload ferrule.ko with the simulator's firmware image and load the sim
+# (before any other Ferrule setup: the reload drops all configuration).
+ferrule_fc_prepare() {
+  local dir
+  [ -f "$FC_SIM_KO" ] || { echo "no $FC_SIM_KO"; return 1; }
+  dir=$(mktemp -d) || return 1
+  python3 "$FERRULE_ROOT/tests/qemu/lib/gen-fw-image.py" "$dir/ferrule_sim_fw.bin" >/dev/null || return 1
+  echo -n "$dir" > /sys/module/firmware_class/parameters/path
+  rmmod ferrule 2>/dev/null
+  insmod "$FERRULE_ROOT/ferrule.ko" qla2x00t_fw=ferrule_sim_fw.bin || return 1
+  insmod "$FC_SIM_KO" hbas=1 initiators=1 || return 1
+}
+
+ferrule_setup_fc_nullio() {
+  local size=$1 product=BENCH-FER-FC serial=benchferfc tgt=$FCFG/targets/qla2x00t/$FC_TW h
+  [ -d "$FCFG/targets/qla2x00t" ] || { echo "no qla2x00t fabric" >&2; return 1; }
+  ferrule_make_dev bfc nullio "$size" "$product" "$serial" || return 1
+  mkdir "$tgt" || return 1
+  mkdir "$tgt/groups/default/luns/0" || return 1
+  fset "$tgt/groups/default/luns/0/device" bfc || return 1
+  fset "$tgt/enable" 1 || return 1
+  h=$(ls /sys/class/fc_host | head -1)
+  [ -n "$h" ] || { echo "no simulated initiator HBA" >&2; return 1; }
+  fset "/sys/class/fc_host/$h/vport_create" "$FC_VPORT" || return 1
+  find_disk "$FERRULE_VENDOR" "$product" "$serial"
+}
+
 ferrule_teardown() {
-  local n tgt d
+  local n tgt d h
   [ -d "$FCFG/targets/local" ] || return 0
+  # A vport is deleted through its parent (the physical fc_host); the others refuse it.
+  for h in /sys/class/fc_host/host*; do
+    [ -e "$h/vport_delete" ] || continue
+    [ "$(cat "$h/port_name")" = "0x${FC_VPORT%%:*}" ] && continue
+    echo "$FC_VPORT" > "$h/vport_delete" 2>/dev/null || true
+  done
+  tgt=$FCFG/targets/qla2x00t/$FC_TW
+  if [ -d "$tgt" ]; then
+    echo 0 > "$tgt/enable"
+    [ -d "$tgt/groups/default/luns/0" ] && rmdir "$tgt/groups/default/luns/0"
+    rmdir "$tgt"
+  fi
   for n in 01 02; do
     tgt=$FCFG/targets/local/50:01:40:5b:ec:00:02:$n
     [ -d "$tgt" ] || continue
@@ -77,7 +126,7 @@ ferrule_teardown() {
     [ -d "$tgt/groups/default/luns/0" ] && rmdir "$tgt/groups/default/luns/0"
     rmdir "$tgt"
   done
-  for d in bnull bfile; do
+  for d in bnull bfile bfc; do
     [ -d "$FCFG/devices/$d" ] || continue
     echo 0 > "$FCFG/devices/$d/enable"
     rmdir "$FCFG/devices/$d"

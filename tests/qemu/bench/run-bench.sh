@@ -8,14 +8,14 @@
 #   BENCH-RESULT pair job target median_iops median_MB/s min_iops max_iops  (n/a: not measured)
 #
 #   run-bench.sh [--runs N] [--runtime S] [--ramp S] [--size BYTES] [--file-size BYTES]
-#                [--pairs "nullio fileio-tmpfs"] [--jobs "randread-4k randwrite-4k read-128k write-128k"]
+#                [--pairs "nullio fileio-tmpfs fc-nullio"] [--jobs "randread-4k randwrite-4k read-128k write-128k"]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lio.sh"
 . "$here/ferrule.sh"
 
 runs=3 runtime=10 ramp=2 size=$((1 << 30)) file_size=$((1 << 30))
-pairs="nullio fileio-tmpfs" jobs="randread-4k randwrite-4k read-128k write-128k"
+pairs="nullio fileio-tmpfs fc-nullio" jobs="randread-4k randwrite-4k read-128k write-128k"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -71,6 +71,9 @@ setup_side() {
     case "$pair" in
       nullio) d=$("${side}_setup_nullio" "$size") ;;
       fileio-tmpfs) d=$("${side}_setup_fileio" "$tmpfs/$side.img" "$file_size") ;;
+      # Ferrule only: LIO's FC target (tcm_qla2xxx) cannot drive the simulated ISP.
+      fc-nullio) [ "$side" = ferrule ] || continue
+        d=$(ferrule_setup_fc_nullio "$size") ;;
       *) echo "run-bench: unknown pair $pair" >&2; return 2 ;;
     esac || return 1
     dev[$pair/$side]=$d
@@ -84,7 +87,16 @@ if lio_available; then
 else
   echo "BENCH-NOTE lio: not available (no LIO core / tcm_loop in this kernel)"
 fi
+case " $pairs " in *" fc-nullio "*)
+  echo "BENCH-NOTE lio: no fc-nullio (LIO's qla2xxx target needs a real QLogic HBA; the simulated ISP is Ferrule's)" ;;
+esac
 if reason=$(ferrule_available); then
+  case " $pairs " in *" fc-nullio "*)
+    if ! why=$(ferrule_fc_prepare); then
+      echo "BENCH-NOTE ferrule: fc-nullio not available ($why)"
+      pairs=$(echo " $pairs " | sed 's/ fc-nullio / /')
+    fi ;;
+  esac
   setup_side ferrule || { echo "BENCH-NOTE ferrule: setup failed"; ferrule_teardown || true; }
 else
   echo "BENCH-NOTE ferrule: not available ($reason)"
