@@ -100,6 +100,7 @@ fn target() -> impl Strategy<Value = Target> {
             initiator: local
                 .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
             rel_port: Some(rel),
+            npiv_parent: None,
             enabled,
             groups: dg.into_iter().chain(g1).chain(g2).collect(),
         })
@@ -146,7 +147,13 @@ fn config() -> impl Strategy<Value = Config> {
         prop::collection::vec(device(), 0..5),
         prop::collection::vec(target(), 0..3),
     )
-        .prop_map(|(devices, targets)| fix(Config { devices, targets }))
+        .prop_map(|(devices, targets)| {
+            fix(Config {
+                devices,
+                targets,
+                ..Config::default()
+            })
+        })
 }
 
 fn apply(fs: &mut ferrule::fake::FakeFs, c: &Config) {
@@ -163,7 +170,7 @@ proptest! {
     #[test]
     fn any_transition_applies_and_converges(a in config(), b in config(), same_maps in prop::bool::ANY) {
         // Half the time B keeps A's targets, so devices change under live LUN maps.
-        let b = if same_maps { fix(Config { devices: b.devices, targets: a.targets.clone() }) } else { b };
+        let b = if same_maps { fix(Config { devices: b.devices, targets: a.targets.clone(), ..Config::default() }) } else { b };
         // The generated configs pass the validator (the generator is not lying to us).
         prop_assert_eq!(parse_config(&a.to_toml()).map(|c| c.normalised()), Ok(a.normalised()));
         let mut fs = fake();
