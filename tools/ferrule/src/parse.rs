@@ -719,6 +719,7 @@ impl<'t> Cx<'t> {
                 let vport_parent = targets.iter().find(|o| {
                     o.target.fabric == Fabric::Qla2x00t
                         && o.target.wwpn == *parent
+                        && o.target.wwpn != t.target.wwpn
                         && o.target.npiv_parent.is_some()
                 });
                 if let Some(o) = vport_parent {

@@ -1,6 +1,7 @@
 //! Property: for random valid configurations A and B, applying A to a fresh module and then B
 //! succeeds on the strict fake (every step allowed in the state it runs in), the tree then
-//! reads back as B, and applying B again plans nothing. `save` → `check` → equal.
+//! reads back as B, and applying B again plans nothing. `save` → `check` → equal. Targets may
+//! sit on NPIV ports (made on, moved between and removed from the fake's HBA ports).
 
 mod common;
 use common::*;
@@ -79,10 +80,13 @@ fn group(name: &'static str) -> impl Strategy<Value = Group> {
         })
 }
 
+/// WWPNs of NPIV ports a qla2x00t target may be on (made on one of the fake's PORTS).
+const VPORTS: [&str; 2] = ["21:00:00:24:ff:7e:20:01", "21:00:00:24:ff:7e:20:02"];
+
 fn target() -> impl Strategy<Value = Target> {
     (
         prop::bool::ANY,
-        0usize..3,
+        (0usize..5, 0usize..3),
         1u16..4,
         prop::bool::ANY,
         prop::collection::vec(group("default"), 0..2),
@@ -90,20 +94,23 @@ fn target() -> impl Strategy<Value = Target> {
         prop::collection::vec(group("g2"), 0..2),
         0usize..2,
     )
-        .prop_map(|(local, port, rel, enabled, dg, g1, g2, ini)| Target {
-            fabric: if local {
-                Fabric::Local
-            } else {
-                Fabric::Qla2x00t
+        .prop_map(
+            |(local, (port, parent), rel, enabled, dg, g1, g2, ini)| Target {
+                fabric: if local {
+                    Fabric::Local
+                } else {
+                    Fabric::Qla2x00t
+                },
+                wwpn: PORTS.iter().chain(&VPORTS).nth(port).unwrap().to_string(),
+                initiator: local
+                    .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
+                rel_port: Some(rel),
+                // A qla2x00t target on a virtual port names the HBA port it is made on.
+                npiv_parent: (!local && port >= PORTS.len()).then(|| PORTS[parent].to_string()),
+                enabled,
+                groups: dg.into_iter().chain(g1).chain(g2).collect(),
             },
-            wwpn: PORTS[port].into(),
-            initiator: local
-                .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
-            rel_port: Some(rel),
-            npiv_parent: None,
-            enabled,
-            groups: dg.into_iter().chain(g1).chain(g2).collect(),
-        })
+        )
 }
 
 /// Makes a random config valid: unique names, existing devices, disjoint groups.
