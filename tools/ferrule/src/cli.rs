@@ -57,7 +57,8 @@ pub enum Command {
     },
     /// Stop every target and remove the whole running configuration, in a safe order: all
     /// targets disabled first (initiators logged out), then LUNs, members, groups, targets,
-    /// devices. What `systemctl stop ferrule` runs; the module can be unloaded afterwards.
+    /// NPIV ports, devices. What `systemctl stop ferrule` runs; the module can be unloaded
+    /// afterwards.
     Clear {
         /// Print the plan and change nothing.
         #[arg(long, short = 'n')]

@@ -504,3 +504,33 @@ fn check_validates_npiv_parent() {
         base.lines().count() + 5
     )));
 }
+
+#[test]
+fn the_examples_commented_npiv_target_applies() {
+    let ex = example();
+    let start = ex.find("# [[target]]\n# fabric = \"qla2x00t\"").unwrap();
+    let end = start + ex[start..].find("\n\n").unwrap_or(ex.len() - start);
+    let block: String = ex[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = format!(
+        "{ex}\n[[device]]\nname = \"vm7-boot\"\nbackend = \"nullio\"\nsize = \"1G\"\n\n{block}\n"
+    );
+    let c = parse_config(&text).unwrap();
+    assert_eq!(
+        c.npiv_ports().into_iter().collect::<Vec<_>>(),
+        vec![(VP.to_string(), HBA.to_string())]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut fs = fake();
+    let r = ferrule(&mut fs, &["apply", &file(&dir, "e.toml", &text)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(fs.read(NPIV).unwrap(), format!("{HBA} {VP} vp1"));
+    assert_eq!(
+        fs.read(&format!("targets/qla2x00t/{VP}/groups/vm7/luns/0/device"))
+            .unwrap(),
+        "vm7-boot"
+    );
+}
