@@ -4,8 +4,11 @@
 # `sessions` file field by field (N_Port ID, numeric N_Port handle); `status` counts them;
 # save → apply --dry-run of the saved file changes nothing; a second apply writes nothing;
 # an unknown FC port WWPN and an enable without the HBA are refused with the attribute and
-# errno, nothing changed; a target on an NPIV port (created by hand) is applied, listed and
-# saved like the HBA's; `ferrule clear` returns the tree to a fresh module's.
+# errno, nothing changed; a target on an NPIV port named in the TOML (`npiv_parent`): apply
+# creates the port before the target, its session is listed, save/dry-run and a second apply
+# change nothing, an unknown parent HBA is refused and a refusal after a new port deletes it
+# again, removing the target from the TOML removes target and port; `ferrule clear` returns
+# the tree (NPIV list included) to a fresh module's.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
 . "$FERRULE_ROOT/tests/qemu/lib/sim.sh"
 F=$FERRULE_ROOT/build/bin/ferrule
@@ -151,16 +154,26 @@ expect_eq "target enabled" 1 "$(cat $T/enable)"
 check "A logs in again" login 0a0201 $A
 check "one session" wait_sessions 1
 
-# A target on an NPIV port (made by hand: the TOML model has no NPIV key yet): apply, its
-# sessions next to the HBA target's, save round trip; clear removes it, the vp stays.
+# A target on an NPIV port named in the TOML: apply creates the port (before the target's
+# mkdir), its session is listed next to the HBA target's, save round trip.
 VP=21:00:00:24:ff:5a:01:01
+VP2=21:00:00:24:ff:5a:01:02
 TV=$CFG/targets/qla2x00t/$VP
-check "create NPIV port $VP" bash -c "echo 'add $HBA $VP' > $CFG/targets/qla2x00t/npiv"
+NPIV=$CFG/targets/qla2x00t/npiv
+expect_eq "no NPIV port yet" "" "$(cat $NPIV)"
+vp_target() { # vp_target WWPN PARENT: a [[target]] on an NPIV port
+  printf '\n[[target]]\nfabric = "qla2x00t"\nwwpn = "%s"\nnpiv_parent = "%s"\n' $1 $2; }
 { cat $tmp/fc.toml
   printf '\n[[device]]\nname = "null1"\nbackend = "nullio"\nsize = "8M"\n'
-  printf '\n[[target]]\nfabric = "qla2x00t"\nwwpn = "%s"\n' $VP
+  vp_target $VP $HBA
   printf '\n[[target.group]]\nname = "gv"\ninitiators = ["%s"]\nluns = { 3 = "null1" }\n' $A; } > $tmp/vp.toml
-check "apply with a target on the NPIV port" "$F" apply $tmp/vp.toml
+check "check the NPIV file" "$F" check $tmp/vp.toml
+"$F" apply --dry-run $tmp/vp.toml > $tmp/vp_plan.out
+cat $tmp/vp_plan.out
+expect_eq "plan: the port first, then its target" \
+  "+ targets/qla2x00t/npiv = \"add $HBA $VP\"|+ mkdir targets/qla2x00t/$VP" "$(head -2 $tmp/vp_plan.out | paste -sd'|')"
+check "apply creates the NPIV port and its target" "$F" apply $tmp/vp.toml
+expect_eq "npiv lists the port" "$HBA $VP vp1" "$(cat $NPIV)"
 expect_eq "vp target enabled" 1 "$(cat $TV/enable)"
 check "A logs in on vp 1 at 0a0201" login 0a0201 $A 1
 for _ in $(seq 1 50); do [ "$(tail -n +2 $TV/sessions | wc -l)" = 1 ] && break; sleep 0.1; done
@@ -174,13 +187,45 @@ expect_eq "sessions --json of both ports equals configfs" "$want" "$got"
 expect_eq "A on the vp: its own group and LUN" "0a0201 gv [3]" \
   "$(echo "$j" | jq -r --arg t $VP '.[] | select(.target == $t) | "\(.port_id) \(.group) \(.luns|tojson)"')"
 check "status: 2 FC sessions" bash -c "'$F' status | grep -qx 'sessions: 2 (2 FC, 0 local)'"
+snap > $tmp/s3
+expect_eq "second apply: nothing to do" \
+  "ferrule: apply: nothing to do; the running configuration matches $tmp/vp.toml" "$("$F" apply $tmp/vp.toml)"
 check "save with the vp target" "$F" save $tmp/saved_vp.toml
+check "saved: npiv_parent on the vp target" grep -qzF "wwpn = \"$VP\"
+npiv_parent = \"$HBA\"" $tmp/saved_vp.toml
+expect_eq "saved: one npiv_parent" 1 "$(grep -c '^npiv_parent' $tmp/saved_vp.toml)"
 expect_eq "apply --dry-run of it: nothing to do" \
   "ferrule: apply: nothing to do; the running configuration matches $tmp/saved_vp.toml" "$("$F" apply --dry-run $tmp/saved_vp.toml)"
+check "tree and sessions unchanged" cmp $tmp/s3 <(snap)
 
+# Refusals: a parent that is no HBA port (first step, ENOENT); a new port, then an unknown FC
+# target: the target and the port made before it are taken back.
+{ cat $tmp/vp.toml; vp_target $VP2 21:00:00:24:ff:00:00:98; } > $tmp/bad_parent.toml
+refused bad_parent "targets/qla2x00t/npiv: No such file or directory (ENOENT: no physical FC port with the parent WWPN) (writing \"add 21:00:00:24:ff:00:00:98 $VP2\")"
+{ cat $tmp/vp.toml; vp_target $VP2 $HBA
+  printf '\n[[target]]\nfabric = "qla2x00t"\nwwpn = "21:00:00:24:ff:00:00:99"\n'; } > $tmp/undo.toml
+refused undo "the 1 FC target(s) and 1 NPIV port(s) made before it were removed again"
+expect_eq "npiv after the refusals" "$HBA $VP vp1" "$(cat $NPIV)"
+expect_eq "the vp session survived" 1 "$(tail -n +2 $TV/sessions | wc -l)"
+
+# The vp target leaves the TOML: target removed, then its port.
+"$F" apply --dry-run $tmp/fc.toml > $tmp/rm_plan.out
+cat $tmp/rm_plan.out
+expect_eq "plan: the port after its target" \
+  "- rmdir targets/qla2x00t/$VP|- targets/qla2x00t/npiv = \"del $VP\"" \
+  "$(grep -F -e "rmdir targets/qla2x00t/$VP" -e npiv $tmp/rm_plan.out | tail -2 | paste -sd'|')"
+check "apply without the vp target" "$F" apply $tmp/fc.toml
+expect_eq "no NPIV port left" "" "$(cat $NPIV)"
+check "no vp target left" test ! -e $TV
+expect_eq "the HBA session survives" 1 "$(sessions | wc -l)"
+expect_eq "second apply: nothing to do" \
+  "ferrule: apply: nothing to do; the running configuration matches $tmp/fc.toml" "$("$F" apply $tmp/fc.toml)"
+
+# Back again, then clear: targets, then ports, then devices; a fresh module's tree.
+check "apply the NPIV file again" "$F" apply $tmp/vp.toml
+expect_eq "npiv lists the port again" "$HBA $VP vp1" "$(cat $NPIV)"
 check "clear" "$F" clear
-expect_eq "the NPIV port outlives clear" "$HBA $VP vp1" "$(cat $CFG/targets/qla2x00t/npiv)"
-check "delete the NPIV port" bash -c "echo 'del $VP' > $CFG/targets/qla2x00t/npiv"
+expect_eq "clear deleted the NPIV port" "" "$(cat $NPIV)"
 check "tree after clear equals the fresh one" cmp $tmp/fresh <(snap)
 check "rmmod sim, ferrule" bash -c "rmmod ferrule_isp_sim && rmmod ferrule"
 umount /tmp/cf

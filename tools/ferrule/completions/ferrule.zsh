@@ -193,7 +193,7 @@ _ferrule_commands() {
 'devices:Devices with backend, size, state and the LUNs that map them' \
 'sessions:Logged-in initiator sessions of every target' \
 'apply:Make the running configuration match FILE (idempotent\: creates, changes and removes)' \
-'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
+'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, NPIV ports, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
 'save:Write the running configuration as Ferrule TOML ("-" or nothing\: standard output)' \
 'check:Validate FILE and print every error with its line and column' \
 'import:Convert another target'\''s configuration to Ferrule TOML (on standard output)' \
@@ -235,7 +235,7 @@ _ferrule__subcmd__help_commands() {
 'devices:Devices with backend, size, state and the LUNs that map them' \
 'sessions:Logged-in initiator sessions of every target' \
 'apply:Make the running configuration match FILE (idempotent\: creates, changes and removes)' \
-'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
+'clear:Stop every target and remove the whole running configuration, in a safe order\: all targets disabled first (initiators logged out), then LUNs, members, groups, targets, NPIV ports, devices. What \`systemctl stop ferrule\` runs; the module can be unloaded afterwards' \
 'save:Write the running configuration as Ferrule TOML ("-" or nothing\: standard output)' \
 'check:Validate FILE and print every error with its line and column' \
 'import:Convert another target'\''s configuration to Ferrule TOML (on standard output)' \

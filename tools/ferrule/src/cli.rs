@@ -57,7 +57,8 @@ pub enum Command {
     },
     /// Stop every target and remove the whole running configuration, in a safe order: all
     /// targets disabled first (initiators logged out), then LUNs, members, groups, targets,
-    /// devices. What `systemctl stop ferrule` runs; the module can be unloaded afterwards.
+    /// NPIV ports, devices. What `systemctl stop ferrule` runs; the module can be unloaded
+    /// afterwards.
     Clear {
         /// Print the plan and change nothing.
         #[arg(long, short = 'n')]
@@ -492,10 +493,16 @@ fn run_plan(
         Err(e) => {
             say!(io.err, "ferrule: {cmd}: {e}");
             if e.done == 0 && e.undone > 0 {
+                let undone = p.steps.get(..e.undone).unwrap_or_default();
+                let ports = undone.iter().filter(|s| s.npiv_added().is_some()).count();
+                let made = match (e.undone - ports, ports) {
+                    (t, 0) => format!("{t} FC target(s)"),
+                    (0, n) => format!("{n} NPIV port(s)"),
+                    (t, n) => format!("{t} FC target(s) and {n} NPIV port(s)"),
+                };
                 say!(
                     io.err,
-                    "ferrule: {cmd}: stopped; the {} FC target(s) made before it were removed again; nothing was changed",
-                    e.undone
+                    "ferrule: {cmd}: stopped; the {made} made before it were removed again; nothing was changed"
                 );
             } else if e.done == 0 {
                 say!(
@@ -526,8 +533,28 @@ fn save(fs: &dyn ConfigFs, file: Option<&Path>, root: &str, io: &mut Io<'_>) -> 
             return EXIT_FAILURE;
         }
     };
+    // A file names an NPIV port only through its target's `npiv_parent`.
+    let mut orphans = String::new();
+    for p in &cfg.npiv {
+        if !cfg
+            .targets
+            .iter()
+            .any(|t| t.npiv_parent.is_some() && t.wwpn == p.wwpn)
+        {
+            say!(
+                io.err,
+                "ferrule: save: NPIV port {} (on {}) has no target, so the file cannot name it; applying the file deletes it",
+                p.wwpn,
+                p.parent
+            );
+            orphans.push_str(&format!(
+                "# Not saved: NPIV port {} on {} has no target (applying this file deletes it).\n",
+                p.wwpn, p.parent
+            ));
+        }
+    }
     let text = format!(
-        "# Ferrule configuration saved from {root} by `ferrule save`.\n\n{}",
+        "# Ferrule configuration saved from {root} by `ferrule save`.\n{orphans}\n{}",
         cfg.to_toml()
     );
     match file {

@@ -22,6 +22,23 @@ pub struct FakeLogin {
     pub commands: u64,
 }
 
+/// An NPIV port made through `targets/qla2x00t/npiv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeNpiv {
+    /// WWPN of the HBA's physical port it is on (canonical).
+    pub parent: String,
+    /// Its own WWPN (canonical).
+    pub wwpn: String,
+    /// Its virtual port index on that HBA (the lowest free one, from 1).
+    pub vp: u8,
+}
+
+/// Virtual port indexes an HBA has (0 is the physical port), as the ISP24xx firmware.
+const MAX_VPS: u8 = 16;
+
+/// The kernel's usage text for a malformed `npiv` write.
+const NPIV_USAGE: &str = "expected 'add <parent wwpn> <wwpn> [<wwnn>]' or 'del <wwpn>'";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Node {
     Dir { default: bool },
@@ -34,8 +51,11 @@ pub struct FakeFs {
     nodes: BTreeMap<String, Node>,
     /// Devices whose `product` was written (otherwise it follows the backend).
     explicit_product: BTreeSet<String>,
-    /// WWPNs of the FC ports present (qla2x00t targets must be one of them).
+    /// WWPNs of the HBAs' physical FC ports (qla2x00t targets must be one of them or an NPIV
+    /// port, NPIV ports are made on them).
     pub hba_ports: Vec<String>,
+    /// NPIV ports, in creation order (the order `npiv` lists them).
+    pub npiv: Vec<FakeNpiv>,
     /// Size of existing files / block devices by path; others are 1 GiB.
     pub backing_sizes: BTreeMap<String, u64>,
     /// Paths whose open fails with ENOENT.
@@ -84,6 +104,7 @@ impl FakeFs {
             nodes: BTreeMap::new(),
             explicit_product: BTreeSet::new(),
             hba_ports: Vec::new(),
+            npiv: Vec::new(),
             backing_sizes: BTreeMap::new(),
             missing_paths: BTreeSet::new(),
             mutations: 0,
@@ -96,7 +117,79 @@ impl FakeFs {
         fs.dir("targets", true);
         fs.dir("targets/local", true);
         fs.dir("targets/qla2x00t", true);
+        fs.attr(crate::read::NPIV_PATH, "", true);
         fs
+    }
+
+    /// Whether an FC port (an HBA's physical port or an NPIV port) has this WWPN.
+    pub fn fc_port_exists(&self, wwpn: &str) -> bool {
+        self.hba_ports.iter().any(|p| p == wwpn) || self.npiv.iter().any(|p| p.wwpn == wwpn)
+    }
+
+    /// What `cat npiv` prints: `<parent wwpn> <wwpn> vp<N>` per NPIV port.
+    fn npiv_text(&self) -> String {
+        self.npiv
+            .iter()
+            .map(|p| format!("{} {} vp{}", p.parent, p.wwpn, p.vp))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A write to `npiv`, checked as the kernel checks it (same errno, same order).
+    fn write_npiv(&mut self, value: &str) -> Result<(), FsError> {
+        let usage = || FsError::because(EINVAL, NPIV_USAGE);
+        let wwpn = |w: Option<&str>| {
+            parse_wwpn(w.ok_or_else(usage)?).map_err(|_| FsError::because(EINVAL, "not a WWPN"))
+        };
+        let mut words = value.split_ascii_whitespace();
+        match words.next() {
+            Some("add") => {
+                let parent = wwpn(words.next())?;
+                let port = wwpn(words.next())?;
+                if let Some(node) = words.next() {
+                    wwpn(Some(node))?;
+                }
+                if words.next().is_some() {
+                    return Err(usage());
+                }
+                if self.fc_port_exists(&port) {
+                    return Err(FsError::because(EEXIST, "an FC port with this WWPN exists"));
+                }
+                if !self.hba_ports.contains(&parent) {
+                    return Err(FsError::because(
+                        ENOENT,
+                        "no physical FC port with the parent WWPN",
+                    ));
+                }
+                let vp = (1..MAX_VPS)
+                    .find(|i| !self.npiv.iter().any(|p| p.parent == parent && p.vp == *i))
+                    .ok_or_else(|| FsError::because(ENOSPC, "no free virtual port on this HBA"))?;
+                self.npiv.push(FakeNpiv {
+                    parent,
+                    wwpn: port,
+                    vp,
+                });
+            }
+            Some("del") => {
+                let port = wwpn(words.next())?;
+                if words.next().is_some() {
+                    return Err(usage());
+                }
+                let Some(i) = self.npiv.iter().position(|p| p.wwpn == port) else {
+                    return Err(FsError::because(ENOENT, "no NPIV port with this WWPN"));
+                };
+                self.npiv.remove(i);
+                // Its sessions end; a target on it stays configured.
+                let dirs = self.child_dirs("targets/qla2x00t");
+                for d in dirs {
+                    if parse_wwpn(&d).ok().as_deref() == Some(port.as_str()) {
+                        self.logins.remove(&format!("targets/qla2x00t/{d}"));
+                    }
+                }
+            }
+            _ => return Err(usage()),
+        }
+        Ok(())
     }
 
     /// A fake with these FC ports present.
@@ -326,7 +419,7 @@ impl FakeFs {
                 {
                     return Err(FsError::because(EEXIST, "target exists"));
                 }
-                if *fabric == "qla2x00t" && !self.hba_ports.contains(&canon) {
+                if *fabric == "qla2x00t" && !self.fc_port_exists(&canon) {
                     return Err(FsError::because(ENOENT, "no FC port has this WWPN"));
                 }
                 self.dir(path, false);
@@ -554,7 +647,7 @@ impl FakeFs {
                 }
                 if let Some(w) = tdir.strip_prefix("targets/qla2x00t/") {
                     let w = parse_wwpn(w).unwrap_or_default();
-                    if on && !enabled && !self.hba_ports.contains(&w) {
+                    if on && !enabled && !self.fc_port_exists(&w) {
                         return Err(FsError::because(ENODEV, "no FC port with this WWPN"));
                     }
                 }
@@ -644,6 +737,9 @@ impl ConfigFs for FakeFs {
     }
 
     fn read(&self, path: &str) -> Result<String, FsError> {
+        if path == crate::read::NPIV_PATH {
+            return Ok(self.npiv_text());
+        }
         match self.nodes.get(path) {
             Some(Node::Attr { value, .. }) => match path.strip_suffix("/sessions") {
                 Some(tdir) if self.logins.contains_key(tdir) => {
@@ -670,6 +766,7 @@ impl ConfigFs for FakeFs {
         }
         let parts: Vec<&str> = path.split('/').collect();
         match parts.as_slice() {
+            ["targets", "qla2x00t", "npiv"] => self.write_npiv(value)?,
             ["devices", dev, attr] => self.write_device(dev, attr, value)?,
             ["targets", _, _, attr] => self.write_target(&parts[..3].join("/"), attr, value)?,
             ["targets", _, _, "groups", _, "luns", _, attr] => {

@@ -88,6 +88,19 @@ pub struct Config {
     pub devices: Vec<Device>,
     /// Targets, in file order.
     pub targets: Vec<Target>,
+    /// Every NPIV port (a virtual FC port on an HBA, `targets/qla2x00t/npiv`). From a file:
+    /// one per target with `npiv_parent`; read from configfs: every port the kernel lists,
+    /// including any without a target (which a file cannot name, so `apply` deletes them).
+    pub npiv: Vec<NpivPort>,
+}
+
+/// An NPIV port: a virtual FC port with its own WWPN, made on an HBA's physical port.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NpivPort {
+    /// The virtual port's WWPN (canonical form).
+    pub wwpn: String,
+    /// The WWPN of the HBA's physical port it was made on (canonical form).
+    pub parent: String,
 }
 
 /// One `[[device]]`.
@@ -154,6 +167,9 @@ pub struct Target {
     pub initiator: Option<String>,
     /// Relative target port identifier; None = 1.
     pub rel_port: Option<u16>,
+    /// qla2x00t only: the target's port is an NPIV port made on the HBA port with this WWPN
+    /// (canonical form); `apply` creates the port before the target and deletes it after.
+    pub npiv_parent: Option<String>,
     /// Enable the target; default true.
     pub enabled: bool,
     /// Initiator groups; "default" (unmatched initiators) may appear, without initiators.
@@ -301,6 +317,9 @@ impl Config {
             if let Some(i) = &t.initiator {
                 let _ = writeln!(out, "initiator = {}", quote(i));
             }
+            if let Some(p) = &t.npiv_parent {
+                let _ = writeln!(out, "npiv_parent = {}", quote(p));
+            }
             if let Some(r) = t.rel_port {
                 let _ = writeln!(out, "rel_port = {r}");
             }
@@ -391,7 +410,29 @@ impl Config {
         }
         c.targets
             .sort_by(|a, b| (a.fabric, &a.wwpn).cmp(&(b.fabric, &b.wwpn)));
+        // Both spellings of a port (list entry, target key) become the list of every port.
+        c.npiv = self
+            .npiv_ports()
+            .into_iter()
+            .map(|(wwpn, parent)| NpivPort { wwpn, parent })
+            .collect();
         c
+    }
+
+    /// Every NPIV port: the `npiv` list and the targets' `npiv_parent` keys, by WWPN (a
+    /// target's key wins over a list entry for the same WWPN).
+    pub fn npiv_ports(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = self
+            .npiv
+            .iter()
+            .map(|p| (p.wwpn.clone(), p.parent.clone()))
+            .collect();
+        for t in &self.targets {
+            if let (Fabric::Qla2x00t, Some(p)) = (t.fabric, &t.npiv_parent) {
+                out.insert(t.wwpn.clone(), p.clone());
+            }
+        }
+        out
     }
 
     /// Finds a device by name.

@@ -1,7 +1,8 @@
 //! Ferrule TOML → [`Config`], collecting every error with its line and column.
 
 use crate::model::{
-    defaults, parse_size, Backend, Config, Device, Fabric, Group, Lun, Target, DEFAULT_GROUP,
+    defaults, parse_size, Backend, Config, Device, Fabric, Group, Lun, NpivPort, Target,
+    DEFAULT_GROUP,
 };
 use crate::wwpn::{parse_initiator, parse_wwpn, parse_wwpn_list, valid_name};
 use std::collections::{BTreeMap, HashMap};
@@ -107,6 +108,7 @@ struct GroupAt {
 struct TargetAt {
     target: Target,
     wwpn_at: usize,
+    npiv_parent_at: usize,
     groups: Vec<GroupAt>,
 }
 
@@ -248,7 +250,7 @@ impl<'t> Cx<'t> {
             }
         }
         self.cross_check(&devices, &targets);
-        Config {
+        let mut config = Config {
             devices: devices.into_iter().map(|d| d.device).collect(),
             targets: targets
                 .into_iter()
@@ -257,7 +259,14 @@ impl<'t> Cx<'t> {
                     t.target
                 })
                 .collect(),
-        }
+            npiv: Vec::new(),
+        };
+        config.npiv = config
+            .npiv_ports()
+            .into_iter()
+            .map(|(wwpn, parent)| NpivPort { wwpn, parent })
+            .collect();
+        config
     }
 
     fn t10(&mut self, t: &Table<'_>, key: &str, max: usize) -> Option<String> {
@@ -445,6 +454,7 @@ impl<'t> Cx<'t> {
                 "fabric",
                 "wwpn",
                 "initiator",
+                "npiv_parent",
                 "rel_port",
                 "enabled",
                 "group",
@@ -481,6 +491,15 @@ impl<'t> Cx<'t> {
                     None
                 }
             });
+        let npiv_parent = self
+            .string(t, "npiv_parent")
+            .and_then(|w| match parse_wwpn(&w.value) {
+                Ok(c) => Some(At { value: c, at: w.at }),
+                Err(e) => {
+                    self.err(w.at, format!("npiv_parent: {e}"));
+                    None
+                }
+            });
         let rel_port = self.int(t, "rel_port").and_then(|r| {
             if (1..=65535).contains(&r.value) {
                 Some(r.value as u16)
@@ -510,16 +529,38 @@ impl<'t> Cx<'t> {
             ),
             _ => {}
         }
+        if let Some(p) = &npiv_parent {
+            if fabric != Fabric::Qla2x00t {
+                self.err(
+                    p.at,
+                    format!(
+                        "`npiv_parent` is for qla2x00t targets only (an NPIV port is a virtual FC port); a {} target has none",
+                        fabric.as_str()
+                    ),
+                );
+            } else if p.value == wwpn.value {
+                self.err(
+                    p.at,
+                    format!(
+                        "npiv_parent {} is the target's own WWPN: name the HBA port the NPIV port is made on",
+                        p.value
+                    ),
+                );
+            }
+        }
+        let npiv_parent_at = npiv_parent.as_ref().map_or(wwpn.at, |p| p.at);
         Some(TargetAt {
             target: Target {
                 fabric,
                 wwpn: wwpn.value,
                 initiator: initiator.map(|i| i.value),
+                npiv_parent: npiv_parent.map(|p| p.value),
                 rel_port,
                 enabled,
                 groups: Vec::new(),
             },
             wwpn_at: wwpn.at,
+            npiv_parent_at,
             groups,
         })
     }
@@ -673,6 +714,23 @@ impl<'t> Cx<'t> {
                 );
             } else {
                 seen_t.insert(key, t.wwpn_at);
+            }
+            if let (Fabric::Qla2x00t, Some(parent)) = (t.target.fabric, &t.target.npiv_parent) {
+                let vport_parent = targets.iter().find(|o| {
+                    o.target.fabric == Fabric::Qla2x00t
+                        && o.target.wwpn == *parent
+                        && o.target.wwpn != t.target.wwpn
+                        && o.target.npiv_parent.is_some()
+                });
+                if let Some(o) = vport_parent {
+                    let (l, _) = line_col(self.text, o.wwpn_at);
+                    self.err(
+                        t.npiv_parent_at,
+                        format!(
+                            "npiv_parent {parent} is itself an NPIV port (target on line {l}): name the HBA's physical port"
+                        ),
+                    );
+                }
             }
             let mut group_names: HashMap<&str, usize> = HashMap::new();
             let mut members: HashMap<&str, (&str, usize)> = HashMap::new();

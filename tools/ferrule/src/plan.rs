@@ -6,9 +6,13 @@
 //! while disabled, or mapping a device that must be reopened), devices (create, set, enable),
 //! targets, groups, members, LUNs, and finally enable targets. LUN and membership changes
 //! on an enabled target are applied live (the kernel re-resolves its sessions).
+//!
+//! NPIV ports (`targets/qla2x00t/npiv`): a port is added before its target's mkdir and
+//! deleted after its target's rmdir; a port whose parent changes is deleted, then added.
 
 use crate::fs::{ConfigFs, FsError};
 use crate::model::{defaults, Backend, Config, Device, Fabric, Group, Target, DEFAULT_GROUP};
+use crate::read::NPIV_PATH;
 use crate::wwpn::parse_initiator;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -38,9 +42,48 @@ pub struct Step {
     pub path: String,
 }
 
+/// What a step does to the configuration, for the plan's `+`/`~`/`-` marks and summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Create,
+    Set,
+    Remove,
+}
+
+impl Step {
+    /// The NPIV port a write to `npiv` adds (`add <parent> <wwpn>`): its WWPN.
+    pub fn npiv_added(&self) -> Option<&str> {
+        match &self.op {
+            Op::Write { value, .. } if self.path == NPIV_PATH => {
+                let mut w = value.strip_prefix("add ")?.split(' ');
+                w.nth(1)
+            }
+            _ => None,
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match &self.op {
+            Op::Mkdir => Kind::Create,
+            Op::Rmdir => Kind::Remove,
+            Op::Write { value, .. } if self.path == NPIV_PATH => {
+                if value.starts_with("del ") {
+                    Kind::Remove
+                } else {
+                    Kind::Create
+                }
+            }
+            Op::Write { .. } => Kind::Set,
+        }
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.op {
+            Op::Write { value, .. } if self.kind() == Kind::Remove => {
+                write!(f, "- {} = {value:?}", self.path)
+            }
             Op::Mkdir => write!(f, "+ mkdir {}", self.path),
             Op::Rmdir => write!(f, "- rmdir {}", self.path),
             Op::Write { value, old: None } => write!(f, "+ {} = {value:?}", self.path),
@@ -65,14 +108,15 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// "3 to create, 5 to set, 1 to remove".
+    /// "3 to create, 5 to set, 1 to remove" (an NPIV port added counts as created, one
+    /// deleted as removed).
     pub fn summary(&self) -> String {
-        let count = |p: fn(&Op) -> bool| self.steps.iter().filter(|s| p(&s.op)).count();
+        let count = |k: Kind| self.steps.iter().filter(|s| s.kind() == k).count();
         format!(
             "{} to create, {} to set, {} to remove",
-            count(|o| matches!(o, Op::Mkdir)),
-            count(|o| matches!(o, Op::Write { .. })),
-            count(|o| matches!(o, Op::Rmdir)),
+            count(Kind::Create),
+            count(Kind::Set),
+            count(Kind::Remove),
         )
     }
 }
@@ -179,6 +223,26 @@ fn write(path: String, value: String, old: Option<String>) -> Step {
         op: Op::Write { value, old },
         path,
     }
+}
+
+fn npiv_write(value: String) -> Step {
+    write(NPIV_PATH.into(), value, None)
+}
+
+/// The NPIV ports `desired` names, targets' keys in file order first.
+fn desired_npiv(desired: &Config) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = desired
+        .targets
+        .iter()
+        .filter(|t| t.fabric == Fabric::Qla2x00t)
+        .filter_map(|t| Some((t.wwpn.clone(), t.npiv_parent.clone()?)))
+        .collect();
+    for p in &desired.npiv {
+        if !out.iter().any(|(w, _)| *w == p.wwpn) {
+            out.push((p.wwpn.clone(), p.parent.clone()));
+        }
+    }
+    out
 }
 
 fn mkdir(path: String) -> Step {
@@ -301,6 +365,14 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             steps.push(rmdir(t.dir()));
         }
     }
+    // NPIV ports after their targets: gone from the file, or moving to another parent.
+    let have_ports = current.npiv_ports();
+    let want_ports = desired_npiv(desired);
+    for (wwpn, parent) in &have_ports {
+        if !want_ports.iter().any(|(w, p)| w == wwpn && p == parent) {
+            steps.push(npiv_write(format!("del {wwpn}")));
+        }
+    }
     for c in &current.devices {
         if desired.device(&c.name).is_none() {
             if c.enabled {
@@ -374,6 +446,12 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
         }
     }
 
+    // NPIV ports before their targets.
+    for (wwpn, parent) in &want_ports {
+        if have_ports.get(wwpn) != Some(parent) {
+            steps.push(npiv_write(format!("add {parent} {wwpn}")));
+        }
+    }
     // Targets and their attributes.
     for t in &desired.targets {
         let c = find_target(&current.targets, t.fabric, &t.wwpn);
@@ -471,7 +549,7 @@ pub fn plan(current: &Config, desired: &Config) -> Plan {
             None => steps.push(write(format!("{}/enable", t.dir()), "1".into(), None)),
         }
     }
-    hoist_fc_target_mkdirs(current, &mut steps);
+    hoist_new_fc_ports(current, &mut steps);
     Plan { steps }
 }
 
@@ -484,19 +562,30 @@ fn is_fc_target_mkdir(step: &Step) -> bool {
             .is_some_and(|w| !w.is_empty() && !w.contains('/'))
 }
 
-/// Moves the mkdirs of new FC targets to the front. Only the kernel knows which FC ports
-/// exist (an unknown WWPN is ENOENT at mkdir), so asking it first means a file naming a port
-/// that is not there fails before anything else changed ([`execute`] undoes the mkdirs of
-/// that run). A WWPN that a current target (of another fabric) holds stays in place: it
-/// becomes free only after that target's removal.
-fn hoist_fc_target_mkdirs(current: &Config, steps: &mut Vec<Step>) {
-    let taken = |s: &Step| {
-        let w = s.path.trim_start_matches("targets/qla2x00t/");
-        current.targets.iter().any(|t| t.wwpn == w)
+/// Whether [`execute`] can take a step back when a later one is refused: a new FC target's
+/// mkdir (rmdir) or a new NPIV port (`del`).
+fn is_undoable(step: &Step) -> bool {
+    is_fc_target_mkdir(step) || step.npiv_added().is_some()
+}
+
+/// Moves the new NPIV ports, then the mkdirs of new FC targets, to the front. Only the kernel
+/// knows which HBA ports exist (an unknown parent is ENOENT at `add`, an unknown target WWPN
+/// ENOENT at mkdir), so asking it first means a file naming a port that is not there fails
+/// before anything else changed ([`execute`] undoes the ports and mkdirs of that run). A
+/// WWPN that a current target (of another fabric) holds, or a port that must first be
+/// deleted (new parent), stays in place: it becomes free only after that removal.
+fn hoist_new_fc_ports(current: &Config, steps: &mut Vec<Step>) {
+    let ports = current.npiv_ports();
+    let taken = |s: &Step| match s.npiv_added() {
+        Some(w) => ports.contains_key(w),
+        None => {
+            let w = s.path.trim_start_matches("targets/qla2x00t/");
+            current.targets.iter().any(|t| t.wwpn == w)
+        }
     };
     let (first, rest): (Vec<Step>, Vec<Step>) = std::mem::take(steps)
         .into_iter()
-        .partition(|s| is_fc_target_mkdir(s) && !taken(s));
+        .partition(|s| is_undoable(s) && !taken(s));
     steps.extend(first);
     steps.extend(rest);
 }
@@ -506,7 +595,8 @@ fn hoist_fc_target_mkdirs(current: &Config, steps: &mut Vec<Step>) {
 pub struct ApplyError {
     /// Steps applied before the failure (and still in place).
     pub done: usize,
-    /// FC target directories made before the failure and removed again (see [`execute`]).
+    /// New FC target directories and NPIV ports made before the failure and removed again
+    /// (see [`execute`]).
     pub undone: usize,
     /// The refused step.
     pub step: Step,
@@ -528,8 +618,9 @@ impl fmt::Display for ApplyError {
 impl std::error::Error for ApplyError {}
 
 /// Runs the plan in order and stops at the first refused step. When every step done before
-/// the refused one made a (still empty, disabled) FC target directory — the plan puts those
-/// first — they are removed again, so a refused FC port leaves the tree as it was.
+/// the refused one added an NPIV port or made a (still empty, disabled) FC target directory —
+/// the plan puts those first — they are taken back in reverse order (rmdir, `del`), so a
+/// refused FC port leaves the tree and the ports as they were.
 pub fn execute(fs: &mut dyn ConfigFs, plan: &Plan) -> Result<usize, ApplyError> {
     for (done, step) in plan.steps.iter().enumerate() {
         let r = match &step.op {
@@ -540,9 +631,13 @@ pub fn execute(fs: &mut dyn ConfigFs, plan: &Plan) -> Result<usize, ApplyError> 
         if let Err(error) = r {
             let made = plan.steps.get(..done).unwrap_or_default();
             let mut kept = done;
-            if made.iter().all(is_fc_target_mkdir) {
+            if made.iter().all(is_undoable) {
                 for s in made.iter().rev() {
-                    if fs.rmdir(&s.path).is_err() {
+                    let undo = match s.npiv_added() {
+                        Some(w) => fs.write(NPIV_PATH, &format!("del {w}")),
+                        None => fs.rmdir(&s.path),
+                    };
+                    if undo.is_err() {
                         break;
                     }
                     kept -= 1;

@@ -1,7 +1,7 @@
 //! Reading the running configuration and state out of configfs.
 
 use crate::fs::{ConfigFs, FsError};
-use crate::model::{Backend, Config, Device, Fabric, Group, Lun, Target, DEFAULT_GROUP};
+use crate::model::{Backend, Config, Device, Fabric, Group, Lun, NpivPort, Target, DEFAULT_GROUP};
 use crate::wwpn::parse_wwpn;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -119,6 +119,7 @@ pub fn read_target(fs: &dyn ConfigFs, fabric: Fabric, dir_name: &str) -> Result<
         fabric,
         wwpn: parse_wwpn(dir_name).unwrap_or_else(|_| dir_name.to_string()),
         initiator,
+        npiv_parent: None,
         rel_port: Some(num(fs, &format!("{base}/rel_port"))?),
         enabled: flag(fs, &format!("{base}/enable"))?,
         groups,
@@ -139,7 +140,56 @@ pub fn target_dirs(fs: &dyn ConfigFs) -> Result<Vec<(Fabric, String)>, ReadError
     Ok(out)
 }
 
-/// The whole running configuration, every attribute read (not normalised).
+/// The attribute that creates, deletes and lists NPIV ports.
+pub const NPIV_PATH: &str = "targets/qla2x00t/npiv";
+
+/// Parses the `npiv` attribute: one line per NPIV port, `<parent wwpn> <wwpn> vp<N>`.
+/// Returns the first line that does not have that form as the error.
+pub fn parse_npiv(text: &str) -> Result<Vec<NpivPort>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let port = match f.as_slice() {
+            [parent, wwpn, vp]
+                if vp
+                    .strip_prefix("vp")
+                    .is_some_and(|n| decimal::<u8>(n).is_some()) =>
+            {
+                parse_wwpn(parent)
+                    .and_then(|parent| Ok((parent, parse_wwpn(wwpn)?)))
+                    .ok()
+            }
+            _ => None,
+        };
+        match port {
+            Some((parent, wwpn)) => out.push(NpivPort { wwpn, parent }),
+            None => {
+                return Err(format!(
+                    "line {}: {line:?} is not \"<parent> <wwpn> vp<N>\"",
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The NPIV ports the kernel lists (none if this module has no `npiv` attribute).
+pub fn read_npiv(fs: &dyn ConfigFs) -> Result<Vec<NpivPort>, ReadError> {
+    if !fs.exists(NPIV_PATH) {
+        return Ok(Vec::new());
+    }
+    parse_npiv(&rd(fs, NPIV_PATH)?).map_err(|why| ReadError {
+        path: NPIV_PATH.into(),
+        error: FsError::because(crate::fs::errno::EINVAL, why),
+    })
+}
+
+/// The whole running configuration, every attribute read (not normalised). A qla2x00t
+/// target whose WWPN is an NPIV port gets that port's parent as `npiv_parent`.
 pub fn read_config(fs: &dyn ConfigFs) -> Result<Config, ReadError> {
     let mut cfg = Config::default();
     for d in ls(fs, "devices")? {
@@ -147,6 +197,16 @@ pub fn read_config(fs: &dyn ConfigFs) -> Result<Config, ReadError> {
     }
     for (fabric, t) in target_dirs(fs)? {
         cfg.targets.push(read_target(fs, fabric, &t)?);
+    }
+    cfg.npiv = read_npiv(fs)?;
+    for t in &mut cfg.targets {
+        if t.fabric == Fabric::Qla2x00t {
+            t.npiv_parent = cfg
+                .npiv
+                .iter()
+                .find(|p| p.wwpn == t.wwpn)
+                .map(|p| p.parent.clone());
+        }
     }
     Ok(cfg)
 }

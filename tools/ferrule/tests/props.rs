@@ -1,6 +1,7 @@
 //! Property: for random valid configurations A and B, applying A to a fresh module and then B
 //! succeeds on the strict fake (every step allowed in the state it runs in), the tree then
-//! reads back as B, and applying B again plans nothing. `save` → `check` → equal.
+//! reads back as B, and applying B again plans nothing. `save` → `check` → equal. Targets may
+//! sit on NPIV ports (made on, moved between and removed from the fake's HBA ports).
 
 mod common;
 use common::*;
@@ -79,10 +80,13 @@ fn group(name: &'static str) -> impl Strategy<Value = Group> {
         })
 }
 
+/// WWPNs of NPIV ports a qla2x00t target may be on (made on one of the fake's PORTS).
+const VPORTS: [&str; 2] = ["21:00:00:24:ff:7e:20:01", "21:00:00:24:ff:7e:20:02"];
+
 fn target() -> impl Strategy<Value = Target> {
     (
         prop::bool::ANY,
-        0usize..3,
+        (0usize..5, 0usize..3),
         1u16..4,
         prop::bool::ANY,
         prop::collection::vec(group("default"), 0..2),
@@ -90,19 +94,23 @@ fn target() -> impl Strategy<Value = Target> {
         prop::collection::vec(group("g2"), 0..2),
         0usize..2,
     )
-        .prop_map(|(local, port, rel, enabled, dg, g1, g2, ini)| Target {
-            fabric: if local {
-                Fabric::Local
-            } else {
-                Fabric::Qla2x00t
+        .prop_map(
+            |(local, (port, parent), rel, enabled, dg, g1, g2, ini)| Target {
+                fabric: if local {
+                    Fabric::Local
+                } else {
+                    Fabric::Qla2x00t
+                },
+                wwpn: PORTS.iter().chain(&VPORTS).nth(port).unwrap().to_string(),
+                initiator: local
+                    .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
+                rel_port: Some(rel),
+                // A qla2x00t target on a virtual port names the HBA port it is made on.
+                npiv_parent: (!local && port >= PORTS.len()).then(|| PORTS[parent].to_string()),
+                enabled,
+                groups: dg.into_iter().chain(g1).chain(g2).collect(),
             },
-            wwpn: PORTS[port].into(),
-            initiator: local
-                .then(|| ["50:01:40:50:00:00:00:02", "50:01:40:50:00:00:00:03"][ini].into()),
-            rel_port: Some(rel),
-            enabled,
-            groups: dg.into_iter().chain(g1).chain(g2).collect(),
-        })
+        )
 }
 
 /// Makes a random config valid: unique names, existing devices, disjoint groups.
@@ -146,7 +154,13 @@ fn config() -> impl Strategy<Value = Config> {
         prop::collection::vec(device(), 0..5),
         prop::collection::vec(target(), 0..3),
     )
-        .prop_map(|(devices, targets)| fix(Config { devices, targets }))
+        .prop_map(|(devices, targets)| {
+            fix(Config {
+                devices,
+                targets,
+                ..Config::default()
+            })
+        })
 }
 
 fn apply(fs: &mut ferrule::fake::FakeFs, c: &Config) {
@@ -163,7 +177,7 @@ proptest! {
     #[test]
     fn any_transition_applies_and_converges(a in config(), b in config(), same_maps in prop::bool::ANY) {
         // Half the time B keeps A's targets, so devices change under live LUN maps.
-        let b = if same_maps { fix(Config { devices: b.devices, targets: a.targets.clone() }) } else { b };
+        let b = if same_maps { fix(Config { devices: b.devices, targets: a.targets.clone(), ..Config::default() }) } else { b };
         // The generated configs pass the validator (the generator is not lying to us).
         prop_assert_eq!(parse_config(&a.to_toml()).map(|c| c.normalised()), Ok(a.normalised()));
         let mut fs = fake();

@@ -352,6 +352,7 @@ fn driver(n: &Node, out: &mut Imported) {
             wwpn: wwpn.clone(),
             initiator: None,
             rel_port: None,
+            npiv_parent: None,
             enabled: false,
             groups: Vec::new(),
         };

@@ -135,6 +135,7 @@ pub fn import(text: &str) -> Result<Imported, String> {
             wwpn: wwpn.clone(),
             initiator: None,
             rel_port: None,
+            npiv_parent: None,
             enabled: truthy(tpg.get("enable")).unwrap_or(false),
             groups: Vec::new(),
         };
