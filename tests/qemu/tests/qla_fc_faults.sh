@@ -42,7 +42,7 @@ disk_of() { # disk_of hostN -> sdX of its LUN 0 (waits up to 10 s)
 fio_round() { # fio_round NAME DEV BYTE: random writes over SIZE, then every block verified
   timeout -k 5 90 fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --iodepth=16 \
     --rw=randwrite --bs=4k --size=$SIZE --verify=pattern --verify_pattern="$3" --do_verify=1 \
-    --verify_fatal=1 --output="$data/$1.fio" >/dev/null 2>"$data/$1.err"
+    --verify_fatal=1 --verify_state_save=0 --output="$data/$1.fio" >/dev/null 2>"$data/$1.err"
 }
 worker() { # worker NAME DEV BYTE: fio rounds until $data/stop; one status line per round
   local r=0 rc
