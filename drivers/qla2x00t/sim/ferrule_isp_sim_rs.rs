@@ -599,6 +599,23 @@ extern "C" fn ferrule_sim_rs_logo(s: *mut c_void, vp: u8, s_id: u32, flags: *mut
     errno_of(r)
 }
 
+/// The firmware logs `s_id` out of VP `vp` by itself (its link went away: the switch's
+/// RSCN), Immediate Notify PORT LOGOUT; the login and its exchanges are gone at once.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_port_logout(
+    s: *mut c_void,
+    vp: u8,
+    s_id: u32,
+    flags: *mut u32,
+) -> c_int {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    let sim = unsafe { sim(s) };
+    let r = sim.model.port_logout(&mut sim.mem, vp, PortId::new(s_id));
+    // SAFETY: C passes a valid `u32`.
+    unsafe { *flags = sim.flags() };
+    errno_of(r)
+}
+
 /// ABTS from `s_id` for its exchange `ox_id`.
 #[no_mangle]
 extern "C" fn ferrule_sim_rs_abts(

@@ -16,6 +16,9 @@
  */
 typedef int (*sim_tgt_fn)(void *model, void *arg, u32 *flags);
 int sim_tgt_call(unsigned int hba, sim_tgt_fn fn, void *arg);
+/* Target HBA `hba`'s cable: the firmware model's link and its switch port (process
+ * context). 0, -ENODEV, or the model's / switch's refusal. */
+int sim_tgt_link(unsigned int hba, bool up);
 
 /* sim_ini.c */
 int sim_fabric_init(void);		/* the switch; before any target HBA probes */
@@ -25,12 +28,15 @@ void sim_ini_target_down(unsigned int hba);
 int sim_ini_init(void);			/* initiator HBAs; after the target HBAs */
 void sim_ini_exit(void);
 void sim_ini_flush(void);		/* completes finished commands; no locks held */
+struct dentry;
+void sim_ini_debugfs(struct dentry *root);	/* the "faults" file; after sim_ini_init */
 
 /* ferrule_isp_sim_rs.rs: the target model's fabric side (caller holds the HBA lock) */
 int ferrule_sim_rs_plogi(void *s, u8 vp, u32 s_id, u64 wwpn, u64 wwnn, u16 *handle,
 			 u32 *flags);
 int ferrule_sim_rs_prli(void *s, u8 vp, u32 s_id, u32 *flags);
 int ferrule_sim_rs_logo(void *s, u8 vp, u32 s_id, u32 *flags);
+int ferrule_sim_rs_port_logout(void *s, u8 vp, u32 s_id, u32 *flags);
 int ferrule_sim_rs_abts(void *s, u8 vp, u32 s_id, u16 ox_id, u32 *flags);
 int ferrule_sim_rs_fcp_cmnd(void *s, u8 vp, u32 s_id, u16 ox_id, u64 lun, const u8 *cdb,
 			    size_t cdb_len, u32 dl, u8 dir, u32 *xaddr, u32 *flags);

@@ -179,6 +179,28 @@ int sim_tgt_call(unsigned int hba, sim_tgt_fn fn, void *arg)
 	return ret;
 }
 
+int sim_tgt_link(unsigned int hba, bool up)
+{
+	struct sim_hba *h = hba < SIM_MAX_HBAS ? READ_ONCE(sim_hbas[hba]) : NULL;
+	const char *cmd = up ? "link up" : "link down";
+	unsigned long f;
+	u32 flags = 0, port_id;
+	int ret;
+
+	if (!h)
+		return -ENODEV;
+	if (!up)	/* off the switch first: no initiator reaches a port going down */
+		sim_ini_target_down(hba);
+	spin_lock_irqsave(&h->lock, f);
+	ret = ferrule_sim_rs_fabric(h->model, (const u8 *)cmd, strlen(cmd), &flags);
+	port_id = ferrule_sim_rs_port_id(h->model);
+	spin_unlock_irqrestore(&h->lock, f);
+	sim_kick(h, flags);
+	if (up && !ret)
+		ret = sim_ini_target_up(hba, h->isp.port_name, h->isp.node_name, port_id);
+	return ret;
+}
+
 static u32 sim_read32(void *ctx, u32 off)
 {
 	struct sim_hba *h = ctx;
@@ -469,6 +491,7 @@ static int __init sim_init(void)
 	ret = sim_ini_init();
 	if (ret)
 		goto out_devices;
+	sim_ini_debugfs(debug_root);
 	return 0;
 out_devices:
 	sim_unregister_devices();
