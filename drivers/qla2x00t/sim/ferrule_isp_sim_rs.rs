@@ -367,6 +367,13 @@ extern "C" fn ferrule_sim_rs_write16(s: *mut c_void, off: u32, v: u16) -> u32 {
     sim.flags()
 }
 
+/// The flags of the current state (is the line asserted, is work pending), no side effects.
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_flags(s: *mut c_void) -> u32 {
+    // SAFETY: as in `ferrule_sim_rs_read32`.
+    unsafe { sim(s) }.flags()
+}
+
 /// Runs deferred doorbell work (request ring processing); returns flags.
 #[no_mangle]
 extern "C" fn ferrule_sim_rs_run_deferred(s: *mut c_void) -> u32 {

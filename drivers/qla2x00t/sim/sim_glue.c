@@ -52,6 +52,7 @@ u32 ferrule_sim_rs_write32(void *s, u32 off, u32 v);
 u16 ferrule_sim_rs_read16(void *s, u32 off);
 u32 ferrule_sim_rs_write16(void *s, u32 off, u16 v);
 u32 ferrule_sim_rs_run_deferred(void *s);
+u32 ferrule_sim_rs_flags(void *s);
 int ferrule_sim_rs_fabric(void *s, const u8 *buf, size_t len, u32 *flags);
 size_t ferrule_sim_rs_state(void *s, u8 *buf, size_t cap);
 u32 ferrule_sim_rs_port_id(void *s);
@@ -85,6 +86,8 @@ struct sim_hba {
 	struct irq_domain *domain;
 	unsigned int irq;
 	atomic_t irqs_raised;
+	atomic_t irqs_redelivered;
+	struct timer_list irq_timer;	/* level-line emulation, see sim_irq_recheck() */
 	struct dentry *dir;
 	struct ferrule_soft_isp isp;
 	bool added;
@@ -143,6 +146,30 @@ bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool wr
 	return true;
 }
 
+/*
+ * The ISP's interrupt is a level: it stays asserted until the driver clears RISC_INT. An
+ * irq_sim line delivers edges through handle_simple_irq(), which drops an edge raised while
+ * the handler runs on another CPU (IRQD_IRQ_INPROGRESS): the model then sits asserted with
+ * an ATIO in the ring and nobody called, until the initiator's SCSI timeout aborts the
+ * command (seen as 30 s stalls). So while the model is asserted the line is raised again
+ * every tick; a real INTx line re-triggers the same way, and MSI has no such window.
+ */
+static void sim_irq_recheck(struct timer_list *t)
+{
+	struct sim_hba *h = timer_container_of(h, t, irq_timer);
+	unsigned long f;
+	bool raise;
+
+	spin_lock_irqsave(&h->lock, f);
+	raise = !h->dead && (ferrule_sim_rs_flags(h->model) & SIM_IRQ);
+	spin_unlock_irqrestore(&h->lock, f);
+	if (!raise)
+		return;
+	atomic_inc(&h->irqs_redelivered);
+	irq_set_irqchip_state(h->irq, IRQCHIP_STATE_PENDING, true);
+	mod_timer(&h->irq_timer, jiffies + 1);
+}
+
 /* After a state change: raise the line / queue deferred work as the model asks. */
 static void sim_kick(struct sim_hba *h, u32 flags)
 {
@@ -152,6 +179,8 @@ static void sim_kick(struct sim_hba *h, u32 flags)
 	if (flags & SIM_IRQ) {
 		atomic_inc(&h->irqs_raised);
 		irq_set_irqchip_state(h->irq, IRQCHIP_STATE_PENDING, true);
+		if (!timer_pending(&h->irq_timer))
+			mod_timer(&h->irq_timer, jiffies + 1);
 	}
 	if (flags & SIM_WORK) {
 		spin_lock_irqsave(&h->lock, f);
@@ -311,8 +340,9 @@ static ssize_t state_read(struct file *file, char __user *ubuf, size_t count, lo
 	spin_lock_irqsave(&h->lock, f);
 	len = ferrule_sim_rs_state(h->model, buf, SIM_STATE_MAX);
 	spin_unlock_irqrestore(&h->lock, f);
-	extra = scnprintf(buf + len, SIM_STATE_MAX - len, "irqs_raised: %d\nirq: %u\n",
-			  atomic_read(&h->irqs_raised), h->irq);
+	extra = scnprintf(buf + len, SIM_STATE_MAX - len,
+			  "irqs_raised: %d\nirqs_redelivered: %d\nirq: %u\n",
+			  atomic_read(&h->irqs_raised), atomic_read(&h->irqs_redelivered), h->irq);
 	ret = simple_read_from_buffer(ubuf, count, ppos, buf, len + extra);
 	kfree(buf);
 	return ret;
@@ -342,6 +372,7 @@ static void sim_hba_free(struct sim_hba *h)
 	h->dead = true;
 	spin_unlock_irqrestore(&h->lock, f);
 	cancel_work_sync(&h->work);
+	timer_delete_sync(&h->irq_timer);	/* dead: it does not re-arm */
 	if (h->irq)
 		irq_dispose_mapping(h->irq);
 	if (h->domain)
@@ -373,6 +404,7 @@ static int sim_probe(struct platform_device *pdev)
 	h->pdev = pdev;
 	spin_lock_init(&h->lock);
 	INIT_WORK(&h->work, sim_work);
+	timer_setup(&h->irq_timer, sim_irq_recheck, 0);
 	h->model = ferrule_sim_rs_new(idx, dev, link, hang_mailbox);
 	if (!h->model)
 		goto fail;
