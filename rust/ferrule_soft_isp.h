@@ -22,8 +22,13 @@
  *    frees during remove. The provider raises it like an MSI vector (edge) whenever the
  *    register file has an interrupt pending and enabled (host_status RISC_INT + ICTRL enable).
  *  - ferrule_soft_isp_add() brings the HBA up (RISC reset, firmware load via request_firmware
- *    against dev, INITIALIZE FIRMWARE with port_name/node_name, GET ADAPTER ID). Returns 0 or
- *    a negative errno; on error nothing of the driver's remains and driver_priv is NULL.
+ *    against dev, the names, INITIALIZE FIRMWARE, GET ADAPTER ID). Returns 0 or a negative
+ *    errno; on error nothing of the driver's remains and driver_priv is NULL.
+ *  - Names: with has_nvram the driver reads them from the NVRAM behind the flash registers
+ *    (FLASH_ADDR/FLASH_DATA, 0x00/0x04) exactly as on a PCI function, for PCI function
+ *    `function`; an NVRAM it reads and refuses fails the add (-EINVAL, -ETIMEDOUT). port_name/
+ *    node_name are used only without has_nvram, or for a device_id whose NVRAM the driver
+ *    cannot locate (families that need the Flash Layout Table).
  *    -EEXIST if this struct is already added.
  *  - ferrule_soft_isp_remove() (process context, may sleep) quiesces the HBA (interrupts off,
  *    RISC reset: no DMA after it returns), frees the IRQ and everything the driver allocated.
@@ -54,6 +59,8 @@ struct ferrule_soft_isp {
 	u16 device_id;            /* PCI device ID it impersonates (e.g. 0x2532) */
 	u64 port_name;            /* what NVRAM would hold */
 	u64 node_name;
+	bool has_nvram;           /* flash registers hold an NVRAM image (see above) */
+	u8 function;              /* PCI function it impersonates: which NVRAM copy (0 or 1) */
 	void *driver_priv;        /* ferrule.ko's; NULL while not added */
 };
 

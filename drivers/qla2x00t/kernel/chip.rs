@@ -24,6 +24,21 @@ pub(crate) enum Family {
     Isp28xx,
 }
 
+impl Family {
+    /// The same family as the NVRAM code names it.
+    pub(crate) const fn nvram(self) -> qla2x00t_proto::nvram::NvramFamily {
+        use qla2x00t_proto::nvram::NvramFamily as N;
+        match self {
+            Family::Isp24xx => N::Isp24xx,
+            Family::Isp25xx => N::Isp25xx,
+            Family::Isp81xx => N::Isp81xx,
+            Family::Isp83xx => N::Isp83xx,
+            Family::Isp27xx => N::Isp27xx,
+            Family::Isp28xx => N::Isp28xx,
+        }
+    }
+}
+
 /// Per-part facts used by probe and init.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct ChipInfo {

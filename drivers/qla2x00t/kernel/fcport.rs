@@ -85,6 +85,19 @@ pub(crate) fn exit() {
     drop(core::mem::replace(&mut s.live, KVec::new()));
 }
 
+/// The registry's pointer to `port`, whose type may borrow from a bound device (a PCI HBA's
+/// BARs live as long as its binding): only the trait object's lifetime bound is erased.
+///
+/// # Safety
+/// The pointer must not be used after `port` (or anything it borrows) is gone: it is
+/// unregistered (and an NPIV port deleted) first.
+pub(crate) unsafe fn port_ptr<'a>(port: &'a (dyn FcPort + 'a)) -> NonNull<dyn FcPort> {
+    let p: NonNull<dyn FcPort + 'a> = NonNull::from(port);
+    // SAFETY: the same fat pointer with a longer lifetime bound; validity while in use is
+    // the caller's contract above.
+    unsafe { core::mem::transmute::<NonNull<dyn FcPort + 'a>, NonNull<dyn FcPort>>(p) }
+}
+
 /// Adds a port; if its WWPN's target is enabled, the port is attached at once.
 ///
 /// # Safety

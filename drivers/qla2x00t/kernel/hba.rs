@@ -22,6 +22,7 @@ use qla2x00t_proto::fwimage::FwImage;
 use qla2x00t_proto::iocb::IOCB_SIZE;
 use qla2x00t_proto::mailbox::{fo1, mbs, InitCb24, MailboxCmd};
 use qla2x00t_proto::notify::mba;
+use qla2x00t_proto::nvram::{farx, Nvram24, NvramFamily, NvramLocation, NVRAM_24XX_SIZE};
 use qla2x00t_proto::regs::{
     ctrl_status, HccrCmd, HostStatus, IntrType, QueuePtr, Reg, ICTRL_EN_RISC_INT, MAILBOX_COUNT,
 };
@@ -42,6 +43,28 @@ static HBA_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// Mailbox timeouts: ordinary commands, and EXECUTE FIRMWARE / INITIALIZE FIRMWARE.
 pub(crate) const MBX_TIMEOUT_MS: u32 = 2_000;
+
+/// One flash dword read may take this long (qla2xxx allows 30000 polls of 10 µs).
+const FLASH_DWORD_TIMEOUT_MS: u32 = 300;
+
+/// Where the init control block's names and settings come from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PortConfig {
+    /// A valid NVRAM image: names, frame size, login timeout, firmware options.
+    Nvram(Nvram24),
+    /// Names only (a soft ISP whose NVRAM is not read): the driver's defaults otherwise.
+    Names(Wwpn, Wwpn),
+}
+
+impl PortConfig {
+    /// The (port, node) names the port initialises with.
+    pub(crate) const fn names(&self) -> (Wwpn, Wwpn) {
+        match self {
+            PortConfig::Nvram(nv) => nv.names(),
+            PortConfig::Names(p, n) => (*p, *n),
+        }
+    }
+}
 
 /// Ring cursors, under one lock (the IRQ thread and, later, the command path).
 pub(crate) struct Queues {
@@ -522,6 +545,27 @@ impl<B: IspBus> Hba<B> {
             })
     }
 
+    /// One flash read cycle: FLASH_ADDR = `addr` with DATA_FLAG clear, wait (bounded, on
+    /// the monotonic clock) for the chip to set DATA_FLAG, then FLASH_DATA. ETIMEDOUT when
+    /// the flag never comes (a register that reads all ones does not count as ready).
+    pub(crate) fn read_flash_dword(&self, addr: u32) -> Result<u32> {
+        self.bus.write32(Reg::FlashAddr, addr & !farx::DATA_FLAG);
+        self.poll_reg(FLASH_DWORD_TIMEOUT_MS, |h| {
+            let v = h.bus.read32(Reg::FlashAddr);
+            v != u32::MAX && v & farx::DATA_FLAG != 0
+        })?;
+        Ok(self.bus.read32(Reg::FlashData))
+    }
+
+    /// Reads the NVRAM image at `loc` into `out`. `Err(i)`: dword `i` timed out.
+    pub(crate) fn read_nvram(
+        &self,
+        loc: &NvramLocation,
+        out: &mut [u8; NVRAM_24XX_SIZE],
+    ) -> core::result::Result<(), u32> {
+        qla2x00t_proto::nvram::read_image(loc, out, |a| self.read_flash_dword(a).ok())
+    }
+
     /// Loads `blob` into RISC RAM through the request-ring memory (unused before the
     /// firmware runs), verifies the checksum and starts it. Returns the start address.
     pub(crate) fn load_and_start_firmware(&self, blob: &[u8]) -> Result<u32> {
@@ -566,15 +610,9 @@ impl<B: IspBus> Hba<B> {
     /// ring cursors and queue-pointer registers back to zero, the control block in its own
     /// DMA buffer, then the mailbox (interrupt-completed once interrupts are on).
     ///
-    /// PCI probe does not call it yet (the port and node names come from the HBA's NVRAM,
-    /// whose flash read is the next slice); the soft ISP supplies its names.
-    pub(crate) fn initialize_firmware(
-        &self,
-        port: Wwpn,
-        node: Wwpn,
-        vectors: VectorKind,
-    ) -> Result {
-        let icb = self.init_cb(port, node, vectors).encode();
+    /// Names and settings come from `cfg` (the NVRAM, or the soft ISP's names).
+    pub(crate) fn initialize_firmware(&self, cfg: &PortConfig, vectors: VectorKind) -> Result {
+        let icb = self.init_cb(cfg, vectors).encode();
         let dev = self.bus.dma_device();
         let buf = kernel::dma::Coherent::<u8>::from_slice(dev, &icb, GFP_KERNEL)?;
         {
@@ -600,10 +638,10 @@ impl<B: IspBus> Hba<B> {
     }
 
     /// The init control block for this HBA's rings: target mode on, initiator mode off.
-    fn init_cb(&self, port: Wwpn, node: Wwpn, vectors: VectorKind) -> InitCb24 {
+    fn init_cb(&self, cfg: &PortConfig, vectors: VectorKind) -> InitCb24 {
         build_init_cb(
-            port,
-            node,
+            cfg,
+            self.chip.family.nvram(),
             vectors,
             [
                 (self.req.ring().len(), self.req.dma_addr()),
@@ -653,15 +691,18 @@ fn async_name(code: u32) -> &'static str {
     }
 }
 
-/// The init control block for rings of (length, bus address) = [request, response, ATIO].
+/// The init control block for rings of (length, bus address) = [request, response, ATIO]:
+/// the driver's defaults with only names from `PortConfig::Names`; what the NVRAM says
+/// (names, frame size, login timeout, target-mode firmware options) with `PortConfig::Nvram`.
 pub(crate) fn build_init_cb(
-    port: Wwpn,
-    node: Wwpn,
+    cfg: &PortConfig,
+    family: NvramFamily,
     vectors: VectorKind,
     rings: [(u16, u64); 3],
 ) -> InitCb24 {
     let (msix, msix_atio) = icb_msix(vectors);
-    InitCb24 {
+    let (port, node) = cfg.names();
+    let mut icb = InitCb24 {
         version: 1,
         frame_payload_size: 2048,
         execution_throttle: 0xFFFF,
@@ -681,7 +722,11 @@ pub(crate) fn build_init_cb(
         firmware_options_2: 0,
         firmware_options_3: 0,
         ..InitCb24::default()
+    };
+    if let PortConfig::Nvram(nv) = cfg {
+        nv.apply_to_icb(family, &mut icb);
     }
+    icb
 }
 
 #[kunit_tests(ferrule_qla2x00t_icb)]
@@ -695,12 +740,8 @@ mod tests {
             (1024, 0x2_0000_2000),
             (4096, 0x3_0000_3000),
         ];
-        let icb = build_init_cb(
-            Wwpn(0x2100_0024_ff00_0001),
-            Wwpn(0x2000_0024_ff00_0001),
-            VectorKind::MsiX,
-            rings,
-        );
+        let names = PortConfig::Names(Wwpn(0x2100_0024_ff00_0001), Wwpn(0x2000_0024_ff00_0001));
+        let icb = build_init_cb(&names, NvramFamily::Isp25xx, VectorKind::MsiX, rings);
         assert!(icb.target_mode());
         assert_eq!(
             icb.firmware_options_1 & fo1::DISABLE_INITIATOR_MODE,
@@ -717,7 +758,38 @@ mod tests {
         assert_eq!((back.msix, back.msix_atio), (1, 2));
         assert_eq!(back.port_name, Wwpn(0x2100_0024_ff00_0001));
         assert_eq!(&bytes[0x0C..0x14], &[0x21, 0, 0, 0x24, 0xff, 0, 0, 1]);
-        let intx = build_init_cb(Wwpn(1), Wwpn(2), VectorKind::Intx, rings);
+        let intx = build_init_cb(
+            &PortConfig::Names(Wwpn(1), Wwpn(2)),
+            NvramFamily::Isp24xx,
+            VectorKind::Intx,
+            rings,
+        );
         assert_eq!((intx.msix, intx.msix_atio), (0, 0));
+    }
+
+    #[test]
+    fn icb_from_nvram_keeps_rings_and_takes_names_and_options() {
+        let rings = [(2048, 0x1000), (1024, 0x2000), (4096, 0x3000)];
+        let img = Nvram24::image(Wwpn(0x2100_0024_ff5a_0007), Wwpn(0x2000_0024_ff5a_0007));
+        let parsed = Nvram24::parse(&img);
+        assert!(parsed.is_ok());
+        let Ok(nv) = parsed else { return };
+        let icb = build_init_cb(
+            &PortConfig::Nvram(nv),
+            NvramFamily::Isp25xx,
+            VectorKind::MsiX,
+            rings,
+        );
+        assert_eq!(icb.port_name, Wwpn(0x2100_0024_ff5a_0007));
+        assert_eq!(icb.node_name, Wwpn(0x2000_0024_ff5a_0007));
+        assert!(icb.target_mode());
+        assert_eq!(
+            icb.firmware_options_1 & fo1::DISABLE_INITIATOR_MODE,
+            fo1::DISABLE_INITIATOR_MODE
+        );
+        // 25xx target mode: point-to-point, target PRLI control.
+        assert_eq!(icb.firmware_options_2 & 0x4070, 0x4010);
+        assert_eq!((icb.request_q_length, icb.atio_q_address), (2048, 0x3000));
+        assert_eq!((icb.msix, icb.msix_atio), (1, 2));
     }
 }

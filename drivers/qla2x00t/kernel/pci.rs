@@ -11,9 +11,11 @@
 
 use crate::qla2x00t::bringup;
 use crate::qla2x00t::bus::PciBus;
-use crate::qla2x00t::chip::{vector_role, ChipInfo, VectorKind, MSIX_VECTORS};
+use crate::qla2x00t::chip::{vector_role, ChipInfo, Family, VectorKind, MSIX_VECTORS};
+use crate::qla2x00t::fcport::{self, FcPort};
 use crate::qla2x00t::hba::Hba;
 use crate::qla2x00t::irq::IrqLine;
+use core::ptr::NonNull;
 use kernel::device::Core;
 use kernel::dma::{Device as _, DmaMask};
 use kernel::pci::{self, IrqType, IrqTypes};
@@ -48,20 +50,58 @@ impl Drop for Enabled<'_> {
 }
 
 /// A bound HBA. Field order is teardown order: lines, then the HBA (rings, BARs), then the
-/// vectors; `Drop` first quiesces the chip so no DMA or interrupt outlives its memory.
+/// vectors; `Drop` first takes the FC port out of the registry and quiesces the chip so no
+/// DMA or interrupt outlives its memory.
 pub(crate) struct QlaPciData<'a> {
     lines: KVec<IrqLine<PciBus<'a>>>,
     hba: Pin<KBox<Hba<PciBus<'a>>>>,
     _vectors: pci::IrqVectorRegistration<'a>,
     pdev: &'a pci::Device,
+    /// Registered as an FC port (configfs targets can use it).
+    registered: bool,
     _enabled: Enabled<'a>,
+}
+
+impl QlaPciData<'_> {
+    fn fc_port(&self) -> NonNull<dyn FcPort> {
+        // SAFETY: `Drop` unregisters the port (and its NPIV ports) before the HBA and the
+        // binding it borrows from go away.
+        unsafe { fcport::port_ptr(&*self.hba) }
+    }
 }
 
 impl Drop for QlaPciData<'_> {
     fn drop(&mut self) {
+        if self.registered {
+            // NPIV ports first (their entries point at this HBA), then the physical port.
+            for vp in self.hba.tgt_vp_ports().iter() {
+                fcport::unregister(*vp);
+            }
+            fcport::unregister(self.fc_port());
+        }
         self.hba.shutdown();
         self.lines.clear();
+        // No interrupt can start a step now: finish the running ones, free every command.
+        self.hba.fc_wq.flush();
+        self.hba.tgt_release_all();
         dev_info!(self.pdev, "qla2x00t: released\n");
+    }
+}
+
+/// Which NVRAM copy is this function's, as qla2xxx numbers ports: from the interrupt pin
+/// (24xx: INTA port 0, INTB port 1; 25xx and later: pin - 1), or the PCI function number
+/// when the pin is 0 (virtualised).
+fn port_number(pdev: &pci::Device<Core<'_>>, family: Family) -> u8 {
+    let raw = core::ptr::from_ref(pdev).cast::<kernel::bindings::pci_dev>();
+    // SAFETY: `pci::Device` wraps a valid `struct pci_dev` while bound; `pin` and `devfn`
+    // are set at enumeration and not changed while a driver is bound.
+    let (pin, devfn) = unsafe { ((*raw).pin, (*raw).devfn) };
+    if pin == 0 {
+        return (devfn & 7) as u8;
+    }
+    match family {
+        Family::Isp24xx => u8::from(pin & 1 == 0),
+        _ => pin.saturating_sub(1),
     }
 }
 
@@ -173,12 +213,17 @@ impl pci::Driver for QlaPciDriver {
             )?;
         }
 
-        // No NVRAM read yet: no port/node names, so the port is not initialised.
-        let st = bringup::start(&hba, kind, None)?;
+        // Names from this function's NVRAM; an invalid one fails here (logged once).
+        let function = port_number(pdev, chip.family);
+        let source = bringup::NameSource::Nvram {
+            function,
+            fallback: None,
+        };
+        let st = bringup::start(&hba, kind, source)?;
         let (maj, min, sub, attr) = st.version;
         dev_info!(
             pdev,
-            "qla2x00t: ISP{:04x} firmware {}.{}.{} (attributes {:#06x}) running, {:?} interrupts; port not initialised (NVRAM/WWPN read not implemented yet)\n",
+            "qla2x00t: ISP{:04x} firmware {}.{}.{} (attributes {:#06x}) running, {:?} interrupts\n",
             chip.device_id,
             maj,
             min,
@@ -186,12 +231,48 @@ impl pci::Driver for QlaPciDriver {
             attr,
             kind
         );
-        Ok(QlaPciData {
+        let mut data = QlaPciData {
             lines,
             hba,
             _vectors: vectors,
             pdev,
+            registered: false,
             _enabled: enabled,
-        })
+        };
+        let Some(names) = st.names else {
+            dev_info!(
+                pdev,
+                "qla2x00t: port not initialised (function {}): {}\n",
+                function,
+                st.names_from
+            );
+            return Ok(data);
+        };
+        dev_info!(
+            pdev,
+            "qla2x00t: firmware initialised (target mode), WWPN {:016x} WWNN {:016x}, state {}; names from {} (function {})\n",
+            names.0 .0,
+            names.1 .0,
+            bringup::fw_state_name(st.fw_state),
+            st.names_from,
+            function
+        );
+        match st.adapter_id {
+            Some(id) => dev_info!(
+                pdev,
+                "qla2x00t: GET ADAPTER ID: port id {:06x}, topology {}\n",
+                id.port_id.get(),
+                id.topology
+            ),
+            None => dev_info!(pdev, "qla2x00t: GET ADAPTER ID: no port id (link down)\n"),
+        }
+        data.hba
+            .tgt_set_port(names.0, st.adapter_id.map(|id| id.port_id));
+        // SAFETY: `data` owns the pinned HBA; its `Drop` unregisters before freeing it.
+        step(pdev, "FC port registration", unsafe {
+            fcport::register(data.fc_port())
+        })?;
+        data.registered = true;
+        Ok(data)
     }
 }

@@ -5,8 +5,9 @@
 //! attached soft ISPs and serialises these calls under its mutex).
 //!
 //! Attach runs the same bring-up as PCI probe (`bringup.rs`) with one interrupt line (the
-//! provider's irq, requested like a single MSI vector) and the names the provider supplies,
-//! so the port is initialised: INITIALIZE FIRMWARE, GET ADAPTER ID, firmware state.
+//! provider's irq, requested like a single MSI vector). Names: from the NVRAM behind the
+//! flash registers when the provider has one (as on PCI), else the ones it supplies; so the
+//! port is initialised: INITIALIZE FIRMWARE, GET ADAPTER ID, firmware state.
 
 use crate::bindings::{ferrule_soft_isp, ferrule_soft_isp_ops};
 use crate::qla2x00t::bringup;
@@ -161,7 +162,15 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
         "identify (device id not a supported ISP)",
         ChipInfo::from_device_id(raw.device_id).ok_or(ENODEV),
     )?;
-    let names = (Wwpn(raw.port_name), Wwpn(raw.node_name));
+    let given = (Wwpn(raw.port_name), Wwpn(raw.node_name));
+    let source = if raw.has_nvram {
+        bringup::NameSource::Nvram {
+            function: raw.function,
+            fallback: Some(given),
+        }
+    } else {
+        bringup::NameSource::Given(given.0, given.1)
+    };
     let irq = raw.irq;
     let hba = bringup::step(dev, "rings", Hba::new(bus, chip))?;
     let hba = KBox::pin_init(hba, GFP_KERNEL)?;
@@ -182,7 +191,7 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
         "request_irq",
         line,
     )?);
-    let st = bringup::start(&soft.hba, VectorKind::Msi, Some(names))?;
+    let st = bringup::start(&soft.hba, VectorKind::Msi, source)?;
     let hba = &soft.hba;
     let dev = hba.bus.dma_device();
     let (maj, min, sub, attr) = st.version;
@@ -196,13 +205,14 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
         attr,
         irq
     );
-    if st.initialized {
+    if let Some(names) = st.names {
         dev_info!(
             dev,
-            "qla2x00t: firmware initialised (target mode), WWPN {:016x} WWNN {:016x}, state {}\n",
+            "qla2x00t: firmware initialised (target mode), WWPN {:016x} WWNN {:016x}, state {}; names from {}\n",
             names.0 .0,
             names.1 .0,
-            bringup::fw_state_name(st.fw_state)
+            bringup::fw_state_name(st.fw_state),
+            st.names_from
         );
     }
     match st.adapter_id {
@@ -214,7 +224,7 @@ fn attach(isp: NonNull<ferrule_soft_isp>) -> Result<KBox<SoftHba>> {
         ),
         None => dev_info!(dev, "qla2x00t: GET ADAPTER ID: no port id (link down)\n"),
     }
-    if st.initialized {
+    if let Some(names) = st.names {
         hba.tgt_set_port(names.0, st.adapter_id.map(|id| id.port_id));
         // SAFETY: the HBA is pinned in `soft`, whose `Drop` unregisters it before freeing.
         unsafe { fcport::register(soft.fc_port()) }?;

@@ -745,7 +745,7 @@ impl Drop for FcWq {
     }
 }
 
-impl<B: IspBus + 'static> FcPort for Hba<B> {
+impl<B: IspBus> FcPort for Hba<B> {
     fn wwpn(&self) -> Wwpn {
         self.tgt.lock().wwpn
     }
@@ -786,7 +786,7 @@ impl<B: IspBus> VpPort<B> {
     }
 }
 
-impl<B: IspBus + 'static> FcPort for VpPort<B> {
+impl<B: IspBus> FcPort for VpPort<B> {
     fn wwpn(&self) -> Wwpn {
         self.wwpn
     }
@@ -801,7 +801,7 @@ impl<B: IspBus + 'static> FcPort for VpPort<B> {
     }
 }
 
-impl<B: IspBus + 'static> Hba<B> {
+impl<B: IspBus> Hba<B> {
     /// Runs one VP CONFIG / VP CONTROL entry through the mailbox (EXECUTE IOCB A64) and
     /// returns the entry as the firmware completed it.
     fn vp_iocb(&self, entry: &Entry) -> Result<Entry> {
@@ -865,8 +865,9 @@ impl<B: IspBus + 'static> Hba<B> {
             GFP_KERNEL,
         )
         .map_err(|_| (ENOMEM, "out of memory"))?;
-        let p: &dyn FcPort = &*port;
-        let ptr = NonNull::from(p);
+        // SAFETY: the vp is owned by this HBA, which unregisters and deletes it before it
+        // (or the bus it borrows) goes away.
+        let ptr = unsafe { crate::qla2x00t::fcport::port_ptr(&*port) };
         self.tgt
             .lock()
             .vps
@@ -917,8 +918,9 @@ impl<B: IspBus + 'static> Hba<B> {
         let st = self.tgt.lock();
         let mut out = KVec::new();
         for v in st.vps.iter() {
-            let p: &dyn FcPort = &**v;
-            if out.push(NonNull::from(p), GFP_KERNEL).is_err() {
+            // SAFETY: as in `tgt_create_vp`: pointers to vps this HBA owns.
+            let p = unsafe { crate::qla2x00t::fcport::port_ptr(&**v) };
+            if out.push(p, GFP_KERNEL).is_err() {
                 break;
             }
         }

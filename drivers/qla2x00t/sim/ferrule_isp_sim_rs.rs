@@ -18,6 +18,7 @@ use qla2x00t_proto::fwmodel::{
     ExchangeInfo, FcpRsp, FwConfig, FwModel, HostMemory, ModelError, RiscState, Wire,
 };
 use qla2x00t_proto::iocb::ss;
+use qla2x00t_proto::nvram::{self, nvram_location, Nvram24, NvramFamily};
 use qla2x00t_proto::regs::{HccrCmd, Reg, MAILBOX0};
 use scst_core::types::{DataDirection, Lun, PortId, Wwpn};
 
@@ -328,6 +329,60 @@ extern "C" fn ferrule_sim_rs_free(s: *mut c_void) {
         // SAFETY: from `KBox::into_raw` in `ferrule_sim_rs_new`, freed once (caller's rule).
         drop(unsafe { KBox::from_raw(s.cast::<Sim>()) });
     }
+}
+
+/// `nvram_corrupt` fault knobs (sim_glue.c maps the parameter's words to these).
+const NVRAM_OK: u32 = 0;
+const NVRAM_BAD_CHECKSUM: u32 = 1;
+const NVRAM_BAD_ID: u32 = 2;
+const NVRAM_BAD_VERSION: u32 = 3;
+const NVRAM_ZERO_WWPN: u32 = 4;
+const NVRAM_STUCK: u32 = 5;
+
+/// Puts an NVRAM image with these names into the model's flash, where the driver looks for
+/// PCI function `function` of a `device_id` part, spoilt as `corrupt` says. 0, -EOPNOTSUPP
+/// when the driver cannot locate NVRAM for that family (Flash Layout Table), -EINVAL for an
+/// unknown device ID or knob. Process context (probe).
+#[no_mangle]
+extern "C" fn ferrule_sim_rs_set_nvram(
+    s: *mut c_void,
+    device_id: u16,
+    function: u8,
+    port: u64,
+    node: u64,
+    corrupt: u32,
+) -> c_int {
+    // SAFETY: C owns the new model exclusively (probe) or holds its lock.
+    let sim = unsafe { sim(s) };
+    let Some(family) = NvramFamily::from_device_id(device_id) else {
+        return EINVAL.to_errno();
+    };
+    let Ok(loc) = nvram_location(family, function) else {
+        return EOPNOTSUPP.to_errno();
+    };
+    let mut img = Nvram24::image(Wwpn(port), Wwpn(node));
+    match corrupt {
+        NVRAM_OK | NVRAM_STUCK => {}
+        // One flipped bit in a reserved word: only the checksum can tell.
+        NVRAM_BAD_CHECKSUM => img[0x40] ^= 0x01,
+        NVRAM_BAD_ID => {
+            img[0] = b'X';
+            nvram::fix_checksum(&mut img);
+        }
+        NVRAM_BAD_VERSION => {
+            img[nvram::off::NVRAM_VERSION] = 0;
+            img[nvram::off::NVRAM_VERSION + 1] = 0;
+            nvram::fix_checksum(&mut img);
+        }
+        NVRAM_ZERO_WWPN => {
+            img[nvram::off::PORT_NAME..nvram::off::PORT_NAME + 8].fill(0);
+            nvram::fix_checksum(&mut img);
+        }
+        _ => return EINVAL.to_errno(),
+    }
+    sim.model.set_nvram(loc, &img);
+    sim.model.set_flash_stuck(corrupt == NVRAM_STUCK);
+    0
 }
 
 /// N_Port ID of the HBA's physical port (VP 0) on the simulated switch.

@@ -56,6 +56,8 @@ u32 ferrule_sim_rs_flags(void *s);
 int ferrule_sim_rs_fabric(void *s, const u8 *buf, size_t len, u32 *flags);
 size_t ferrule_sim_rs_state(void *s, u8 *buf, size_t cap);
 u32 ferrule_sim_rs_port_id(void *s);
+int ferrule_sim_rs_set_nvram(void *s, u16 device_id, u8 function, u64 port, u64 node,
+			     u32 corrupt);
 /* called by the Rust half */
 bool ferrule_sim_c_dma_access(void *devp, u64 addr, u8 *buf, size_t len, bool write);
 
@@ -74,6 +76,15 @@ MODULE_PARM_DESC(link, "cable plugged at load (link up once the firmware runs)")
 static unsigned int hang_mailbox;
 module_param(hang_mailbox, uint, 0444);
 MODULE_PARM_DESC(hang_mailbox, "fault injection: never answer mailbox command number N of each HBA (1-based; 0: off)");
+static bool nvram = true;
+module_param(nvram, bool, 0444);
+MODULE_PARM_DESC(nvram, "HBAs have flash with an NVRAM image holding their names (default 1); 0: the driver takes the names from the soft-ISP struct");
+static char *nvram_corrupt = "";
+module_param(nvram_corrupt, charp, 0444);
+MODULE_PARM_DESC(nvram_corrupt, "fault injection: every HBA's NVRAM is spoilt: checksum|id|version|wwpn (zero port name), or stuck (flash reads never complete)");
+/* Indexes are the ferrule_sim_rs_set_nvram knobs (0: intact). */
+static const char * const nvram_faults[] = { "", "checksum", "id", "version", "wwpn", "stuck" };
+static int nvram_fault;
 
 struct sim_hba {
 	unsigned int index;
@@ -436,7 +447,23 @@ static int sim_probe(struct platform_device *pdev)
 		.device_id = device_id,
 		.port_name = wwpn_base + idx,
 		.node_name = ((wwpn_base + idx) & 0x0000ffffffffffffULL) | 0x2000000000000000ULL,
+		/* HBA n plays PCI function n % 2 of a dual-port card: both NVRAM copies. */
+		.function = idx & 1,
 	};
+	if (nvram) {
+		ret = ferrule_sim_rs_set_nvram(h->model, device_id, h->isp.function,
+					       h->isp.port_name, h->isp.node_name, nvram_fault);
+		if (ret && ret != -EOPNOTSUPP)
+			goto fail;
+		/*
+		 * -EOPNOTSUPP: NVRAM of this family sits where only the Flash Layout Table says,
+		 * which the driver does not read: no image, and it falls back to the names above.
+		 */
+		h->isp.has_nvram = true;
+		if (!ret && nvram_fault)
+			dev_info(dev, "hba%u: fault injection: NVRAM %s\n", idx,
+				 nvram_faults[nvram_fault]);
+	}
 	dev_info(dev, "hba%u: ISP%04x WWPN %016llx irq %u\n", idx, device_id,
 		 h->isp.port_name, h->irq);
 	ret = ferrule_soft_isp_add(&h->isp);
@@ -494,6 +521,12 @@ static int __init sim_init(void)
 
 	if (hbas < 1 || hbas > SIM_MAX_HBAS) {
 		pr_err(DRV_NAME ": hbas=%u out of range 1..%d\n", hbas, SIM_MAX_HBAS);
+		return -EINVAL;
+	}
+	nvram_fault = match_string(nvram_faults, ARRAY_SIZE(nvram_faults), nvram_corrupt);
+	if (nvram_fault < 0) {
+		pr_err(DRV_NAME ": nvram_corrupt='%s' (expected checksum|id|version|wwpn|stuck)\n",
+		       nvram_corrupt);
 		return -EINVAL;
 	}
 	ret = sim_fabric_init();

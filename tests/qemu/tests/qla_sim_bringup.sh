@@ -33,6 +33,7 @@ mark load
 check "insmod ferrule_isp_sim" insmod "$sim_ko"
 check "firmware running" wait_log load "qla2x00t: soft ISP2532 firmware 9.0.0 .* running"
 check "firmware initialised with the WWPN" wait_log load "firmware initialised (target mode), WWPN 21000024ff5a0000 WWNN 20000024ff5a0000, state ready"
+check "names read from the NVRAM (flash registers)" wait_log load "WWNN 20000024ff5a0000, state ready; names from NVRAM"
 check "GET ADAPTER ID port id" wait_log load "GET ADAPTER ID: port id 0a0100, topology 3"
 check "link-up async event reached the driver" wait_log load "async event 0x8011 (link up)"
 expect_eq "model state" "Initialized" "$(state risc)"
@@ -94,6 +95,7 @@ check "insmod ferrule_isp_sim hbas=2 device_id=0x2071 link=0" insmod "$sim_ko" h
 check "two soft ISPs running" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: two\$/,\$p' | grep -c 'soft ISP2071 firmware 9.0.0') -eq 2 ]"
 check "hba1 WWPN is base + 1" wait_log two "WWPN 21000024ff5a0001 WWNN 20000024ff5a0001, state loss of sync (link down)"
 check "no port id while the link is down" wait_log two "GET ADAPTER ID: no port id (link down)"
+check "27xx: NVRAM needs the FLT, provider's names used" wait_log two "Flash Layout Table (not read yet) (function 1); using the provider's names"
 D=/sys/kernel/debug/ferrule_isp_sim/hba1
 mark two_up
 check "hba1: link up" fabric "link up"
@@ -120,6 +122,35 @@ for spec in "1 polled firmware load" "5 interrupt GET FIRMWARE VERSION" "6 inter
   check "mailbox #$n: timeout took ${ms} ms (2000..3000)" test "$ms" -ge 1990 -a "$ms" -lt 3000
   check "mailbox #$n: sim not loaded, no debugfs left" bash -c "! grep -q '^ferrule_isp_sim ' /proc/modules && test ! -e /sys/kernel/debug/ferrule_isp_sim"
 done
+
+# NVRAM: both copies of a dual-port 25xx (HBA n plays function n % 2), the provider's names
+# without NVRAM, and every spoilt NVRAM failing the load with one line saying why.
+mark nvram2
+check "insmod ferrule_isp_sim hbas=2 (ISP2532, NVRAM)" insmod "$sim_ko" hbas=2
+check "hba0: names from function 0's NVRAM" wait_log nvram2 "WWPN 21000024ff5a0000 WWNN 20000024ff5a0000, state ready; names from NVRAM"
+check "hba1: names from function 1's NVRAM" wait_log nvram2 "WWPN 21000024ff5a0001 WWNN 20000024ff5a0001, state ready; names from NVRAM"
+check "configfs target on an NVRAM WWPN" mkdir /sys/kernel/config/ferrule/targets/qla2x00t/21000024ff5a0001
+check "remove it" rmdir /sys/kernel/config/ferrule/targets/qla2x00t/21000024ff5a0001
+check "rmmod ferrule_isp_sim (NVRAM)" rmmod ferrule_isp_sim
+mark nonvram
+check "insmod ferrule_isp_sim nvram=0" insmod "$sim_ko" nvram=0
+check "nvram=0: the provider's names" wait_log nonvram "WWPN 21000024ff5a0000 WWNN 20000024ff5a0000, state ready; names from the provider"
+check "rmmod ferrule_isp_sim (nvram=0)" rmmod ferrule_isp_sim
+mark badknob
+expect_fail "nvram_corrupt=nonsense refused" insmod "$sim_ko" nvram_corrupt=nonsense
+check "bad knob logged" wait_log badknob "nvram_corrupt='nonsense'"
+for spec in "checksum bad checksum (word sum 0x00000001, must be 0)" \
+            "id bad id 58 53 50 20" "version NVRAM version 0 below 1" \
+            "wwpn invalid port name 0000000000000000" "stuck flash read of dword 0 (address 0x7ff48080) timed out"; do
+  set -- $spec; knob=$1; shift; why="$*"
+  mark "nv_$knob"
+  expect_fail "load with nvram_corrupt=$knob fails" insmod "$sim_ko" nvram_corrupt=$knob
+  check "nvram_corrupt=$knob: failed at NVRAM: $why" wait_log "nv_$knob" "bring-up failed at NVRAM (function 0, flash 0x7ff48080): $why"
+  expect_eq "nvram_corrupt=$knob: one driver failure line" "1" "$(since "nv_$knob" | grep -c 'qla2x00t: .*fail')"
+  expect_eq "nvram_corrupt=$knob: no WWPN made up" "0" "$(since "nv_$knob" | grep -c 'firmware initialised')"
+  check "nvram_corrupt=$knob: sim not loaded, no debugfs left" bash -c "! grep -q '^ferrule_isp_sim ' /proc/modules && test ! -e /sys/kernel/debug/ferrule_isp_sim"
+done
+check "no FC port left behind" bash -c "! mkdir /sys/kernel/config/ferrule/targets/qla2x00t/21000024ff5a0000 2>/dev/null"
 
 check "rmmod ferrule" rmmod ferrule
 since unload | grep -E 'qla2x00t|ferrule' | sed 's/^/  log: /'

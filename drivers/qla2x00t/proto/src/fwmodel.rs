@@ -283,6 +283,8 @@ pub struct FwModel<const P: usize, const X: usize, const V: usize> {
     next_exchange: u32,
     next_generation: u32,
     stats: FwStats,
+    /// Flash / NVRAM behind FLASH_ADDR and FLASH_DATA (see the flash block at the end).
+    flash: Flash,
 }
 
 /// fw_options word 2 (mailbox 2 of SET FIRMWARE OPTION) bit: ABTS/RIDA go to the ATIO queue.
@@ -345,6 +347,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
                 dma_errors: 0,
                 mailbox_errors: 0,
             },
+            flash: Flash::new(),
         }
     }
 
@@ -385,6 +388,8 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             Some(Reg::ReqQOut) => r.map_or(0, |r| u32::from(r.req.out())),
             Some(Reg::RspQIn) => r.map_or(0, |r| u32::from(r.rsp.in_idx())),
             Some(Reg::AtioQIn) => r.map_or(0, |r| u32::from(r.atio.in_idx())),
+            Some(Reg::FlashAddr) => self.flash.addr,
+            Some(Reg::FlashData) => self.flash.data,
             _ => 0,
         }
     }
@@ -414,6 +419,7 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
         match Reg::from_offset(offset) {
             Some(Reg::Hccr) => self.hccr(mem, value),
             Some(Reg::Ictrl) => self.ictrl = value,
+            Some(Reg::FlashAddr) => self.flash.write_addr(value),
             Some(Reg::CtrlStatus) if value & crate::regs::ctrl_status::ISP_SOFT_RESET != 0 => {
                 self.soft_reset();
             }
@@ -501,6 +507,8 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             next_exchange,
             next_generation,
             stats,
+            // Flash is non-volatile: resets keep it.
+            flash: _,
         } = self;
         *risc = RiscState::Reset;
         *mb = [0; MAILBOX_COUNT];
@@ -1586,3 +1594,95 @@ impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
             .map(|p| p.handle)
     }
 }
+
+// ==== Flash / NVRAM (FLASH_ADDR, FLASH_DATA) ================================================
+// One block on purpose: everything the flash model adds to this file is below, apart from
+// the `flash` field, its line in `new`, its line in `reset_in_place` and the two register
+// arms in `read_reg` / `write_reg`.
+
+use crate::nvram::{farx, NvramLocation, NVRAM_24XX_SIZE};
+
+/// The HBA's flash as the FLASH_ADDR / FLASH_DATA registers show it: one function's NVRAM
+/// image at the FLASH_ADDR values an [`NvramLocation`] gives; every other address reads as
+/// erased flash (all ones). Reads complete at once (DATA_FLAG set with the address write)
+/// unless the flash is made stuck; writes are not modelled (the flag clears, nothing changes).
+#[derive(Clone, Copy, Debug)]
+pub struct Flash {
+    nvram: [u8; NVRAM_24XX_SIZE],
+    location: Option<NvramLocation>,
+    /// FLASH_ADDR as the chip shows it (DATA_FLAG set once a read completed).
+    addr: u32,
+    data: u32,
+    reads: u32,
+    stuck: bool,
+}
+
+impl Flash {
+    /// Flash with no NVRAM image (everything erased).
+    pub const fn new() -> Self {
+        Flash {
+            nvram: [0xFF; NVRAM_24XX_SIZE],
+            location: None,
+            addr: 0,
+            data: 0,
+            reads: 0,
+            stuck: false,
+        }
+    }
+
+    fn write_addr(&mut self, value: u32) {
+        if value & farx::DATA_FLAG != 0 {
+            // A write cycle: not modelled; the chip reports it done.
+            self.addr = value & !farx::DATA_FLAG;
+            return;
+        }
+        self.addr = value;
+        if self.stuck {
+            return;
+        }
+        self.data = self.dword(value);
+        self.reads = self.reads.saturating_add(1);
+        self.addr |= farx::DATA_FLAG;
+    }
+
+    /// The dword at FLASH_ADDR value `addr` (little-endian in the image).
+    fn dword(&self, addr: u32) -> u32 {
+        let Some(loc) = self.location else {
+            return u32::MAX;
+        };
+        let Some(i) = addr.checked_sub(loc.first).filter(|&i| i < loc.dwords) else {
+            return u32::MAX;
+        };
+        let at = (i as usize).saturating_mul(4);
+        match self.nvram.get(at..at.saturating_add(4)) {
+            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+            _ => u32::MAX,
+        }
+    }
+}
+
+impl Default for Flash {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const P: usize, const X: usize, const V: usize> FwModel<P, X, V> {
+    /// Puts an NVRAM image into the flash at `location` (from
+    /// [`nvram_location`](crate::nvram::nvram_location)); it survives every reset.
+    pub fn set_nvram(&mut self, location: NvramLocation, image: &[u8; NVRAM_24XX_SIZE]) {
+        self.flash.nvram = *image;
+        self.flash.location = Some(location);
+    }
+
+    /// Fault injection: flash reads never complete (DATA_FLAG stays clear).
+    pub fn set_flash_stuck(&mut self, stuck: bool) {
+        self.flash.stuck = stuck;
+    }
+
+    /// Flash dword reads completed so far.
+    pub const fn flash_reads(&self) -> u32 {
+        self.flash.reads
+    }
+}
+// ==== end of the flash block ================================================================

@@ -17,6 +17,7 @@ pub mod fwmodel;
 pub mod iocb;
 pub mod mailbox;
 pub mod notify;
+pub mod nvram;
 pub mod port;
 pub mod regs;
 pub mod ring;
