@@ -579,6 +579,13 @@ impl<B: IspBus> Hba<B> {
             self.retry_post(|st, q| st.port.data_out(x.id, segs.clone(), q));
             return;
         }
+        // Aborted (ABTS) or its session gone since the ATIO: never run it. The terminate's
+        // completion frees the command and releases a deferred BA_ACC.
+        if !self.tgt.lock().port.is_live(x.id) {
+            cmd.unmap();
+            self.retry_post(|st, q| st.port.terminate(x.id, q));
+            return;
+        }
         cmd.unmap();
         // SAFETY: the pages are ours (unmapped: the CPU may touch them) for `len` bytes.
         let mut buf = unsafe { SgBuffer::new(cmd.sgl.cast(), cmd.nents, cmd.len as usize) };

@@ -299,6 +299,10 @@ struct XSlot {
     generation: u16,
     /// The session went away or the exchange was aborted: reply with a terminate only.
     dead: bool,
+    /// An ABTS for this exchange arrived while the driver had it (queued or executing): its
+    /// BA_ACC waits until the driver's terminate completes, so the initiator never hears
+    /// "aborted" while the command can still touch the medium.
+    abts: Option<AbtsRecv24>,
     x: Exchange,
 }
 
@@ -330,6 +334,7 @@ const FREE_SLOT: XSlot = XSlot {
     phase: Phase::Free,
     generation: 0,
     dead: false,
+    abts: None,
     x: EMPTY_EXCHANGE,
 };
 
@@ -381,6 +386,8 @@ pub struct PortStats {
     pub terminated: u64,
     /// ABTS received.
     pub abts: u64,
+    /// ABTS whose BA_ACC waited for the driver to finish the exchange.
+    pub abts_deferred: u64,
     /// CTIO completions with an unknown or stale handle.
     pub stale_completions: u64,
     /// CTIO completions with an error status.
@@ -546,6 +553,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 teardowns: 0,
                 terminated: 0,
                 abts: 0,
+                abts_deferred: 0,
                 stale_completions: 0,
                 ctio_errors: 0,
                 ring_full: 0,
@@ -892,6 +900,7 @@ impl<const S: usize, const X: usize> Port<S, X> {
         s.x = x;
         s.phase = Phase::Driver;
         s.dead = false;
+        s.abts = None;
         self.open = self.open.saturating_add(1);
         Some(x)
     }
@@ -1288,6 +1297,11 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 CtioDone::DataOutFailed(x)
             }
             Phase::Final => {
+                // The terminate of an exchange aborted while the driver had it: now the
+                // ABTS gets its answer.
+                if let Some(a) = self.slot_mut(id).and_then(|s| s.abts.take()) {
+                    self.post_abts_response(&a, true, q);
+                }
                 self.free(id);
                 CtioDone::Finished { x, ok }
             }
@@ -1315,6 +1329,11 @@ impl<const S: usize, const X: usize> Port<S, X> {
         match found {
             Some(s) => {
                 s.dead = true;
+                if s.phase == Phase::Driver {
+                    // A newer ABTS for the same exchange replaces an older held one.
+                    s.abts = Some(*a);
+                    bump(&mut self.stats.abts_deferred);
+                }
                 AbtsAction::Abort(s.x)
             }
             None => {
@@ -1326,8 +1345,25 @@ impl<const S: usize, const X: usize> Port<S, X> {
     }
 
     /// Sends the ABTS response (BA_ACC when `accept`), terminating the victim exchange in
-    /// the firmware.
+    /// the firmware. An accept for an exchange the driver still holds is deferred: it goes
+    /// out when the driver's terminate of that exchange completes (see [`Port::abts`]).
     pub fn abts_respond(&mut self, a: &AbtsRecv24, accept: bool, q: &mut dyn RequestQueue) {
+        let held = self.xchg.iter().any(|s| {
+            s.phase != Phase::Free
+                && s.abts.is_some_and(|h| {
+                    h.exchange_addr_to_abort == a.exchange_addr_to_abort
+                        && h.fc.s_id == a.fc.s_id
+                        && h.fc.ox_id == a.fc.ox_id
+                        && h.vp_index == a.vp_index
+                })
+        });
+        if accept && held {
+            return;
+        }
+        self.post_abts_response(a, accept, q);
+    }
+
+    fn post_abts_response(&mut self, a: &AbtsRecv24, accept: bool, q: &mut dyn RequestQueue) {
         let mut r = AbtsResp24::for_abts(a, SKIP_HANDLE, accept);
         if accept {
             r.control_flags |= crate::iocb::ABTS_CONTR_FLG_TERM_EXCHG;

@@ -237,6 +237,13 @@ impl Drv {
 
     /// Runs a command in the core against the session it arrived on and replies.
     fn run(&mut self, cmd: Cmd) {
+        // As the driver does: an exchange aborted (ABTS) before it ran is terminated, and
+        // the command never reaches the core.
+        if !self.port.is_live(cmd.x.id) {
+            let r = self.with(|p, _, q| p.terminate(cmd.x.id, q));
+            assert!(matches!(r, Ok(()) | Err(ExchangeError::Stale)), "{r:?}");
+            return;
+        }
         let len = cmd.x.data_length as usize;
         let off = DATA + cmd.buf;
         let mut buf = self.h.mem.0[off..off + len].to_vec();
@@ -557,9 +564,12 @@ fn abts_aborts_the_task_and_is_accepted() {
     );
     d.h.fw.abts(&mut d.h.mem, 0, SLOT, 0x400).unwrap();
     d.pump();
-    assert_eq!(d.h.wire.abts.last(), Some(&(SLOT, 0x400, true)));
+    // The driver still holds the command: no BA_ACC until it has finished with it.
+    assert!(d.h.wire.abts.is_empty(), "{:?}", d.h.wire.abts);
     assert_eq!(d.port.stats().abts, 1);
+    assert_eq!(d.port.stats().abts_deferred, 1);
     d.release();
+    assert_eq!(d.h.wire.abts.last(), Some(&(SLOT, 0x400, true)));
     assert_eq!(d.status_of(x), None);
     assert!(d.data_of(x).is_empty());
     assert_eq!(d.port.open_exchanges(), 0);
@@ -567,6 +577,44 @@ fn abts_aborts_the_task_and_is_accepted() {
     d.h.fw.abts(&mut d.h.mem, 0, SLOT, 0x999).unwrap();
     d.pump();
     assert_eq!(d.h.wire.abts.last(), Some(&(SLOT, 0x999, false)));
+}
+
+/// An ABTS for a WRITE the driver has not run yet: the write never lands, and the BA_ACC
+/// goes out only after the driver has terminated the exchange (never while the command
+/// could still touch the medium: a retried newer write could otherwise be overwritten).
+#[test]
+fn abts_on_a_write_the_driver_holds_never_lands_and_is_answered_after() {
+    let mut d = Drv::new();
+    assert!(d.login(A, SLOT));
+    assert_eq!(d.write(SLOT, 1, 0xa1), ScsiStatus::Good as u8);
+    d.hold = true;
+    let x = d.send(
+        SLOT,
+        0x410,
+        &write10(0, 1),
+        BS as u32,
+        DataDirection::ToDevice,
+    );
+    d.h.fw.abts(&mut d.h.mem, 0, SLOT, 0x410).unwrap();
+    d.pump();
+    assert!(d.h.wire.abts.is_empty(), "BA_ACC before the driver let go");
+    assert_eq!(d.port.stats().abts_deferred, 1);
+    d.h.wire.write_payload = vec![0xee; BS];
+    d.release();
+    assert_eq!(d.h.wire.abts, vec![(SLOT, 0x410, true)]);
+    assert_eq!(d.status_of(x), None, "no status for the aborted exchange");
+    assert_eq!(d.port.open_exchanges(), 0);
+    assert_eq!(
+        d.read(SLOT, 1).1,
+        vec![0xa1; BS],
+        "the aborted write never landed"
+    );
+    // An ABTS for an exchange already with the firmware is answered at once.
+    let before = d.port.stats().abts_deferred;
+    d.h.fw.abts(&mut d.h.mem, 0, SLOT, 0x777).unwrap();
+    d.pump();
+    assert_eq!(d.h.wire.abts.last(), Some(&(SLOT, 0x777, false)));
+    assert_eq!(d.port.stats().abts_deferred, before);
 }
 
 #[test]
