@@ -276,6 +276,7 @@ bg_loop() {
 if [ "${3:-}" = nobg ]; then echo "0 0" > "$data/bg.result"; bgpid=; else bg_loop & bgpid=$!; fi
 
 coproc IO { exec python3 -u "$data/io.py" $BS $NB $SEED; }
+dmesg -w > "$data/kmsg" & kmsg_pid=$!     # the ring buffer is too small for the whole churn
 mark churn
 t0=$EPOCHREALTIME
 while [ $events -lt $EVENTS ] && [ $bad -eq 0 ]; do
@@ -308,7 +309,7 @@ load_table
 for ((i = 0; i < R_N; i++)); do echo "  sessions: ${R_W[i]} ${R_ID[i]} ${R_H[i]} ${R_G[i]} ${R_L[i]}"; done
 
 mark teardown
-touch "$data/stop"; wait $bgpid
+touch "$data/stop"; [ -z "$bgpid" ] || wait $bgpid
 read -r bg_ok bg_fail < "$data/bg.result" || bg_ok=0 bg_fail=?
 for f in "$data"/bg.fail.*; do [ -e "$f" ] && sed "s/^/  ${f##*/}: /" "$f" | head -20; done
 for ((k = 0; k < K; k++)); do
@@ -322,7 +323,8 @@ for ((k = 0; k < K; k++)); do
   [ "$IO_REPLY" = ok ] || { mism=$((mism + 1)); echo "FAILED: d$k's image vs ${WC[k]}'s shadow: $IO_REPLY"; fails=$((fails + 1)); }
 done
 eval "exec ${IO[1]}>&-"; wait $IO_PID
-aborts=$(dmesg | sed -n '/qla_npiv_churn: churn$/,$p' | grep -c 'ABTS OX_ID')
+kill $kmsg_pid; wait $kmsg_pid 2>/dev/null
+aborts=$(sed -n '/qla_npiv_churn: churn$/,$p' "$data/kmsg" | grep -c 'ABTS OX_ID')
 echo "churn: $creates creates, $deletes deletes, $migrates migrates; LOGO lost $lost, sent $sent;" \
   "N_Port ID reuses $id_reuses, handle reuses $handle_reuses; stale sessions taken over by another" \
   "WWPN $takeovers, by the same WWPN logging in elsewhere $relogins; background fio rounds $bg_ok ok," \
