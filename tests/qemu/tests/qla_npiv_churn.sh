@@ -267,7 +267,7 @@ bg_loop() {
   local n=0 f=0
   while [ ! -e "$data/stop" ]; do
     if fio --name=bg --filename=/dev/$PD --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite \
-        --bs=4k --size=2M --rate_iops=200 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+        --bs=4k --size=2M --rate_iops=200 --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
         --output="$data/bg.fio" >/dev/null 2>&1; then n=$((n + 1))
     else f=$((f + 1)); cp "$data/bg.fio" "$data/bg.fail.$f"; fi
   done
