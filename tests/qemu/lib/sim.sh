@@ -27,3 +27,23 @@ sim_wait_fault() { # sim_wait_fault NAME MIN SECONDS: until counter NAME >= MIN
     sleep 0.2
   done
 }
+# NPIV initiator side (qla_npiv_churn, demo): find a vport's SCSI host and its LUN 0's disk.
+sim_colons() { echo "$1" | sed 's/../&:/g; s/:$//'; }   # 2100.. -> 21:00:..
+sim_host_of() { # sim_host_of WWPN(0x...) -> hostN of the fc_host with that port name
+  local h pn
+  for h in /sys/class/fc_host/host*; do
+    read -r pn < "$h/port_name" 2>/dev/null || continue
+    [ "$pn" = "$1" ] && { echo "${h##*/}"; return 0; }
+  done
+  return 1
+}
+sim_disk_of() { # sim_disk_of hostN [LUN] -> sdX of that LUN (waits up to 10 s for the scan)
+  local n=${1#host} l=${2:-0} d
+  for _ in $(seq 1 200); do
+    for d in /sys/bus/scsi/devices/$n:0:*:$l/block/*; do
+      [ -e "$d" ] && [ -b "/dev/${d##*/}" ] && { echo "${d##*/}"; return 0; }
+    done
+    sleep 0.05
+  done
+  return 1
+}
