@@ -1,6 +1,9 @@
 # Helpers for VM test scripts (sourced inside the guest).
 set -u
 CFG=/sys/kernel/config/ferrule
+# The debug kernel (KASAN, lockdep, kmemleak) runs several times slower under TCG: tests
+# scale their timing bounds (SCSI timeouts, waits) by SLOW.
+if [ -e /sys/kernel/debug/kmemleak ]; then SLOW=5; else SLOW=1; fi
 fails=0
 check() { # check DESCRIPTION CMD... : run CMD, record failure with the description
   local what=$1; shift

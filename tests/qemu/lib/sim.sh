@@ -20,8 +20,8 @@ sim_wait_state() { # sim_wait_state NAME VALUE: up to 5 s
 SIM_FAULTS=/sys/kernel/debug/ferrule_isp_sim/faults
 sim_fault() { bash -c 'printf "%s\n" "$1" > "$2"' _ "$1" "$SIM_FAULTS"; }  # sim_fault "CMD ARGS"
 sim_fault_count() { grep "^$1: " "$SIM_FAULTS" | cut -d' ' -f2; }         # sim_fault_count NAME
-sim_wait_fault() { # sim_wait_fault NAME MIN SECONDS: until counter NAME >= MIN
-  local end=$((SECONDS + $3))
+sim_wait_fault() { # sim_wait_fault NAME MIN SECONDS: until counter NAME >= MIN (x SLOW)
+  local end=$((SECONDS + $3 * ${SLOW:-1}))
   while [ "$(sim_fault_count "$1")" -lt "$2" ]; do
     [ $SECONDS -ge $end ] && { echo "  $1 is $(sim_fault_count "$1") after $3 s, expected >= $2"; return 1; }
     sleep 0.2

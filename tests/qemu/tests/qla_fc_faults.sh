@@ -40,7 +40,7 @@ disk_of() { # disk_of hostN -> sdX of its LUN 0 (waits up to 10 s)
   return 1
 }
 fio_round() { # fio_round NAME DEV BYTE: random writes over SIZE, then every block verified
-  timeout -k 5 90 fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --iodepth=16 \
+  timeout -k 5 $((90 * SLOW)) fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --iodepth=16 \
     --rw=randwrite --bs=4k --size=$SIZE --verify=pattern --verify_pattern="$3" --do_verify=1 \
     --verify_fatal=1 --verify_state_save=0 --output="$data/$1.fio" >/dev/null 2>"$data/$1.err"
 }
@@ -87,7 +87,7 @@ SA=$(disk_of "$HA") || SA=none
 SB=$(disk_of "$HB") || SB=none
 check "A's LUN 0 ($HA $SA) and B's LUN 0 ($HB $SB)" test "$SA" != none -a "$SB" != none
 # Short SCSI timeouts so lost frames cost seconds, not 30 s each.
-for s in $SA $SB; do echo 4 > /sys/block/$s/device/timeout; done
+for s in $SA $SB; do echo $((4 * SLOW)) > /sys/block/$s/device/timeout; done
 
 mark io
 worker fioA "$SA" 0x5a & wa=$!
@@ -135,7 +135,7 @@ mark "faults stop"
 touch "$data/stop"
 wait_workers() { # every round ends: fio is bounded by timeout(1), so the workers end too
   local w
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 $((240 * SLOW))); do
     w=0; kill -0 $wa 2>/dev/null && w=1; kill -0 $wb 2>/dev/null && w=1
     [ $w -eq 0 ] && return 0
     sleep 0.5
