@@ -43,6 +43,7 @@ if [ "$variant" = default ] && [ -z "$only" ]; then
   step "cargo fmt --check" cargo fmt --all --check
   # The kernel glue is not a cargo crate; rustfmt follows its `mod` tree from the crate root.
   step "rustfmt --check (kernel glue)" rustfmt --edition 2021 --check scst_core/kernel/ferrule_main.rs
+  step "rustfmt --check (simulator)" rustfmt --edition 2021 --check drivers/qla2x00t/sim/ferrule_isp_sim_rs.rs
   step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
   ctlog=$logdir/cargo_test.log
   cargo test --workspace --locked >"$ctlog" 2>&1; ct_rc=$?
