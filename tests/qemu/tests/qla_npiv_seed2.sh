@@ -105,7 +105,7 @@ mark io
 fio_job() { # fio_job NAME DEV BYTE
   fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite \
     --bs=4k --size=8M --loops=2 --verify=pattern --verify_pattern="$3" --do_verify=1 \
-    --verify_fatal=1 --output="$data/$1.fio" >/dev/null 2>&1
+    --verify_fatal=1 --verify_state_save=0 --output="$data/$1.fio" >/dev/null 2>&1
 }
 fio_job fioA "$SA" 0x5a & pa=$!
 fio_job fioB "$SB" 0xb5 & pb=$!
