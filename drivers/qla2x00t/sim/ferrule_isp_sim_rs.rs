@@ -605,11 +605,30 @@ extern "C" fn ferrule_sim_rs_fabric(
 
 // ---- initiator HBAs (sim_ini.c): the target model's fabric side and the switch ---------
 
-fn errno_of(r: Result<(), ModelError>) -> c_int {
+fn errno_of<T>(r: Result<T, ModelError>) -> c_int {
     match r {
-        Ok(()) => 0,
+        Ok(_) => 0,
         Err(e) => model_errno(e).to_errno(),
     }
+}
+
+/// One fabric-side call into the model behind `s`; `*flags` gets the flags of the state it
+/// leaves (as for register writes).
+///
+/// # Safety
+///
+/// `s` as in `ferrule_sim_rs_read32`; `flags` points to a `u32` the caller owns.
+unsafe fn model_call<T>(
+    s: *mut c_void,
+    flags: *mut u32,
+    f: impl FnOnce(&mut Model, &mut DmaMem) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    // SAFETY: see the function's contract.
+    let sim = unsafe { sim(s) };
+    let r = f(&mut sim.model, &mut sim.mem);
+    // SAFETY: see the function's contract.
+    unsafe { *flags = sim.flags() };
+    r
 }
 
 /// PLOGI from `s_id` (`wwpn`/`wwnn`) to VP `vp` of this target HBA; `*handle` gets the
@@ -624,41 +643,33 @@ extern "C" fn ferrule_sim_rs_plogi(
     handle: *mut u16,
     flags: *mut u32,
 ) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
-    let r = sim
-        .model
-        .plogi(&mut sim.mem, vp, Wwpn(wwpn), Wwpn(wwnn), PortId::new(s_id));
-    // SAFETY: C passes valid `u16`/`u32` out-parameters.
-    unsafe {
-        *handle = r.map_or(u16::MAX, |h| h.0);
-        *flags = sim.flags();
-    }
-    errno_of(r.map(|_| ()))
+    // SAFETY: C passes the model and valid `u16`/`u32` out-parameters.
+    let r = unsafe {
+        model_call(s, flags, |m, mem| {
+            m.plogi(mem, vp, Wwpn(wwpn), Wwpn(wwnn), PortId::new(s_id))
+        })
+    };
+    // SAFETY: as above.
+    unsafe { *handle = r.map_or(u16::MAX, |h| h.0) };
+    errno_of(r)
 }
 
 /// PRLI (FCP initiator) from `s_id` to VP `vp`.
 #[no_mangle]
 extern "C" fn ferrule_sim_rs_prli(s: *mut c_void, vp: u8, s_id: u32, flags: *mut u32) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
-    let r = sim
-        .model
-        .prli(&mut sim.mem, vp, PortId::new(s_id), PRLI_WD3_INITIATOR);
-    // SAFETY: C passes a valid `u32`.
-    unsafe { *flags = sim.flags() };
-    errno_of(r)
+    // SAFETY: C passes the model and a valid `u32` out-parameter.
+    errno_of(unsafe {
+        model_call(s, flags, |m, mem| {
+            m.prli(mem, vp, PortId::new(s_id), PRLI_WD3_INITIATOR)
+        })
+    })
 }
 
 /// LOGO from `s_id` to VP `vp`.
 #[no_mangle]
 extern "C" fn ferrule_sim_rs_logo(s: *mut c_void, vp: u8, s_id: u32, flags: *mut u32) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
-    let r = sim.model.logo(&mut sim.mem, vp, PortId::new(s_id));
-    // SAFETY: C passes a valid `u32`.
-    unsafe { *flags = sim.flags() };
-    errno_of(r)
+    // SAFETY: C passes the model and a valid `u32` out-parameter.
+    errno_of(unsafe { model_call(s, flags, |m, mem| m.logo(mem, vp, PortId::new(s_id))) })
 }
 
 /// The firmware logs `s_id` out of VP `vp` by itself (its link went away: the switch's
@@ -670,12 +681,8 @@ extern "C" fn ferrule_sim_rs_port_logout(
     s_id: u32,
     flags: *mut u32,
 ) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
-    let r = sim.model.port_logout(&mut sim.mem, vp, PortId::new(s_id));
-    // SAFETY: C passes a valid `u32`.
-    unsafe { *flags = sim.flags() };
-    errno_of(r)
+    // SAFETY: C passes the model and a valid `u32` out-parameter.
+    errno_of(unsafe { model_call(s, flags, |m, mem| m.port_logout(mem, vp, PortId::new(s_id))) })
 }
 
 /// ABTS from `s_id` for its exchange `ox_id`.
@@ -687,12 +694,8 @@ extern "C" fn ferrule_sim_rs_abts(
     ox_id: u16,
     flags: *mut u32,
 ) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
-    let r = sim.model.abts(&mut sim.mem, vp, PortId::new(s_id), ox_id);
-    // SAFETY: C passes a valid `u32`.
-    unsafe { *flags = sim.flags() };
-    errno_of(r)
+    // SAFETY: C passes the model and a valid `u32` out-parameter.
+    errno_of(unsafe { model_call(s, flags, |m, mem| m.abts(mem, vp, PortId::new(s_id), ox_id)) })
 }
 
 /// FCP_CMND from `s_id`: `lun` in FCP (SAM) form, `cdb[..cdb_len]`, FCP_DL `dl`, `dir` 0
@@ -711,8 +714,6 @@ extern "C" fn ferrule_sim_rs_fcp_cmnd(
     xaddr: *mut u32,
     flags: *mut u32,
 ) -> c_int {
-    // SAFETY: as in `ferrule_sim_rs_read32`.
-    let sim = unsafe { sim(s) };
     // SAFETY: C passes the command's CDB buffer of `cdb_len` bytes.
     let cdb = unsafe { core::slice::from_raw_parts(cdb, cdb_len) };
     let dir = match dir {
@@ -720,22 +721,15 @@ extern "C" fn ferrule_sim_rs_fcp_cmnd(
         2 => DataDirection::FromDevice,
         _ => DataDirection::None,
     };
-    let r = sim.model.fcp_cmnd(
-        &mut sim.mem,
-        vp,
-        PortId::new(s_id),
-        ox_id,
-        Lun(lun),
-        cdb,
-        dl,
-        dir,
-    );
-    // SAFETY: C passes valid out-parameters.
-    unsafe {
-        *xaddr = r.unwrap_or(0);
-        *flags = sim.flags();
-    }
-    errno_of(r.map(|_| ()))
+    // SAFETY: C passes the model and valid out-parameters.
+    let r = unsafe {
+        model_call(s, flags, |m, mem| {
+            m.fcp_cmnd(mem, vp, PortId::new(s_id), ox_id, Lun(lun), cdb, dl, dir)
+        })
+    };
+    // SAFETY: as above.
+    unsafe { *xaddr = r.unwrap_or(0) };
+    errno_of(r)
 }
 
 /// The switch every simulated port (target and initiator HBAs) is cabled to.
