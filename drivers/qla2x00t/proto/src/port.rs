@@ -619,11 +619,37 @@ impl<const S: usize, const X: usize> Port<S, X> {
     }
 
     fn post(&mut self, q: &mut dyn RequestQueue, e: Entry) -> bool {
-        let ok = q.post(1, &mut core::iter::once(e));
+        self.post_n(q, 1, &mut core::iter::once(e))
+    }
+
+    fn post_n(
+        &mut self,
+        q: &mut dyn RequestQueue,
+        count: u16,
+        entries: &mut dyn Iterator<Item = Entry>,
+    ) -> bool {
+        let ok = q.post(count, entries);
         if !ok {
             bump(&mut self.stats.ring_full);
         }
         ok
+    }
+
+    /// After posting an exchange's CTIO: the firmware has it now (in `phase`), or the ring
+    /// was full and the driver keeps it.
+    fn handed_over(
+        &mut self,
+        id: ExchangeId,
+        posted: bool,
+        phase: Phase,
+    ) -> Result<(), ExchangeError> {
+        if !posted {
+            return Err(ExchangeError::RingFull);
+        }
+        if let Some(s) = self.slot_mut(id) {
+            s.phase = phase;
+        }
+        Ok(())
     }
 
     // ----- Immediate Notify / async events -------------------------------------------
@@ -1111,15 +1137,8 @@ impl<const S: usize, const X: usize> Port<S, X> {
             dsd: Dsd64::default(),
         };
         let mut chain = DataSegments::new(&c, segs).map_err(|_| ExchangeError::TooManySegments)?;
-        let n = chain.entries();
-        if !q.post(n, &mut chain) {
-            bump(&mut self.stats.ring_full);
-            return Err(ExchangeError::RingFull);
-        }
-        if let Some(s) = self.slot_mut(id) {
-            s.phase = Phase::DataOut;
-        }
-        Ok(())
+        let posted = self.post_n(q, chain.entries(), &mut chain);
+        self.handed_over(id, posted, Phase::DataOut)
     }
 
     /// Sends the command's result: data-in from `segs` (empty for none) plus status in one
@@ -1168,20 +1187,9 @@ impl<const S: usize, const X: usize> Port<S, X> {
             };
             let mut chain =
                 DataSegments::new(&c, segs).map_err(|_| ExchangeError::TooManySegments)?;
-            let n = chain.entries();
-            let ok = q.post(n, &mut chain);
-            if !ok {
-                bump(&mut self.stats.ring_full);
-            }
-            ok
+            self.post_n(q, chain.entries(), &mut chain)
         };
-        if !ok {
-            return Err(ExchangeError::RingFull);
-        }
-        if let Some(s) = self.slot_mut(id) {
-            s.phase = Phase::Final;
-        }
-        Ok(())
+        self.handed_over(id, ok, Phase::Final)
     }
 
     /// Answers a TMF with FCP_RSP_INFO carrying `response_code` (FCP-4 table: 00h complete,
@@ -1205,13 +1213,8 @@ impl<const S: usize, const X: usize> Port<S, X> {
             response_len: 8,
             sense: info,
         };
-        if !self.post(q, c.encode()) {
-            return Err(ExchangeError::RingFull);
-        }
-        if let Some(s) = self.slot_mut(id) {
-            s.phase = Phase::Final;
-        }
-        Ok(())
+        let posted = self.post(q, c.encode());
+        self.handed_over(id, posted, Phase::Final)
     }
 
     /// Terminates the exchange without status (aborted task whose notice says "no status",
@@ -1227,13 +1230,9 @@ impl<const S: usize, const X: usize> Port<S, X> {
         }
         let mut c = Self::base_ctio(&s.x);
         c.flags |= ctio_flags::TERMINATE | ctio_flags::STATUS_MODE_1;
-        if !self.post(q, c.encode()) {
-            return Err(ExchangeError::RingFull);
-        }
+        let posted = self.post(q, c.encode());
+        self.handed_over(id, posted, Phase::Final)?;
         bump(&mut self.stats.terminated);
-        if let Some(s) = self.slot_mut(id) {
-            s.phase = Phase::Final;
-        }
         Ok(())
     }
 
