@@ -219,11 +219,12 @@ impl FakeFs {
         if self.get(&format!("{target_dir}/enable")) != Some("1") {
             return Err(format!("{target_dir}: no enabled target, login rejected"));
         }
+        let port_id = port_id & 0x00ff_ffff;
         let list = self.logins.entry(target_dir.to_string()).or_default();
         list.retain(|l| l.initiator != initiator && l.port_id != port_id && l.handle != handle);
         list.push(FakeLogin {
             initiator,
-            port_id: port_id & 0x00ff_ffff,
+            port_id,
             handle: handle.to_string(),
             commands: 0,
         });
@@ -430,7 +431,7 @@ impl FakeFs {
                 self.attr(&format!("{path}/rel_port"), "1", true);
                 self.attr(
                     &format!("{path}/sessions"),
-                    "initiator port_id handle group luns commands",
+                    crate::read::SESSIONS_HEADER,
                     false,
                 );
                 self.dir(&format!("{path}/groups"), true);

@@ -411,11 +411,7 @@ impl Config {
         c.targets
             .sort_by(|a, b| (a.fabric, &a.wwpn).cmp(&(b.fabric, &b.wwpn)));
         // Both spellings of a port (list entry, target key) become the list of every port.
-        c.npiv = self
-            .npiv_ports()
-            .into_iter()
-            .map(|(wwpn, parent)| NpivPort { wwpn, parent })
-            .collect();
+        c.npiv = self.npiv_list();
         c
     }
 
@@ -433,6 +429,14 @@ impl Config {
             }
         }
         out
+    }
+
+    /// [`Config::npiv_ports`] as the `npiv` list (by WWPN).
+    pub fn npiv_list(&self) -> Vec<NpivPort> {
+        self.npiv_ports()
+            .into_iter()
+            .map(|(wwpn, parent)| NpivPort { wwpn, parent })
+            .collect()
     }
 
     /// Finds a device by name.

@@ -1,8 +1,7 @@
 //! Ferrule TOML → [`Config`], collecting every error with its line and column.
 
 use crate::model::{
-    defaults, parse_size, Backend, Config, Device, Fabric, Group, Lun, NpivPort, Target,
-    DEFAULT_GROUP,
+    defaults, parse_size, Backend, Config, Device, Fabric, Group, Lun, Target, DEFAULT_GROUP,
 };
 use crate::wwpn::{parse_initiator, parse_wwpn, parse_wwpn_list, valid_name};
 use std::collections::{BTreeMap, HashMap};
@@ -261,11 +260,7 @@ impl<'t> Cx<'t> {
                 .collect(),
             npiv: Vec::new(),
         };
-        config.npiv = config
-            .npiv_ports()
-            .into_iter()
-            .map(|(wwpn, parent)| NpivPort { wwpn, parent })
-            .collect();
+        config.npiv = config.npiv_list();
         config
     }
 
