@@ -291,29 +291,46 @@ impl<B: IspBus> Hba<B> {
     }
 
     /// Threaded part: drain ATIOs first (an ABTS on the response queue must never overtake
-    /// the command it aborts), then responses, then report events.
+    /// the command it aborts), then responses, then report events. A pass that used its
+    /// whole drain budget leaves entries behind whose interrupt is already acknowledged:
+    /// it runs again rather than leave them for the next interrupt.
     pub(crate) fn thread_irq(&self) {
+        while self.thread_pass() {}
+    }
+
+    /// One pass over what `pending` announced; true when a ring has entries left.
+    fn thread_pass(&self) -> bool {
         let pending = self.pending.swap(0, Ordering::AcqRel);
+        let mut more = 0;
         if pending & (PENDING_ATIO | PENDING_RSP) != 0 {
             let mut scratch = self.scratch.lock();
             scratch.clear();
             {
                 let mut q = self.queues.lock();
                 let q = &mut *q;
-                if pending & PENDING_ATIO != 0 {
-                    let n =
-                        self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut, &mut scratch);
-                    self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+                // Always the ATIO ring, even when only the response vector fired (MSI-X has
+                // a thread per vector): the commands an ABTS or CTIO below refers to come
+                // first. `scratch` serialises the passes of both threads.
+                let n = self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut, &mut scratch);
+                self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
+                if n >= u32::from(rings::DRAIN_BUDGET) {
+                    more |= PENDING_ATIO;
                 }
                 if pending & PENDING_RSP != 0 {
                     let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut, &mut scratch);
                     self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
+                    if n >= u32::from(rings::DRAIN_BUDGET) {
+                        more |= PENDING_RSP;
+                    }
                 }
             }
             // ATIO entries first: an ABTS on the response queue follows its command.
             self.tgt_entries(&scratch);
             // More may have arrived while the ring lock was dropped: the interrupt for them
             // set `pending` again and the thread runs once more.
+        }
+        if more != 0 {
+            self.pending.fetch_or(more, Ordering::AcqRel);
         }
         if pending & PENDING_ASYNC != 0 {
             let code = self.stats.last_async.load(Ordering::Relaxed);
@@ -336,6 +353,7 @@ impl<B: IspBus> Hba<B> {
                 "qla2x00t: RISC paused (firmware error); HBA needs a reset\n"
             );
         }
+        more != 0
     }
 
     /// Drains one ring, copying its entries to `scratch` for the target layer.
