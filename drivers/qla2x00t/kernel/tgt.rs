@@ -46,8 +46,10 @@ type Fail = (Error, &'static str);
 
 /// Exchanges one HBA runs at once.
 pub(crate) const EXCHANGES: usize = 1024;
-/// Largest FCP_DL accepted (bigger commands get CHECK CONDITION).
-const MAX_TRANSFER: u32 = 8 << 20;
+/// Largest FCP_DL accepted (bigger commands get CHECK CONDITION): what one CTIO7 chain can
+/// carry with a segment per page (the buffer is order-0 pages, and dma-direct does not merge
+/// them), so `data_out`/`respond` never see `TooManySegments`.
+const MAX_TRANSFER: u32 = (qla2x00t_proto::ring::MAX_DSEGS * kernel::page::PAGE_SIZE) as u32;
 /// Sense ILLEGAL REQUEST / INVALID FIELD IN COMMAND INFORMATION UNIT.
 const SENSE_INVALID_IU: [u8; 18] = [
     0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x0E, 0x03, 0, 0, 0, 0,
@@ -655,27 +657,30 @@ impl<B: IspBus> Hba<B> {
     }
 
     fn tgt_ctio_done(&self, c: &Ctio7Status) {
-        let mut st = self.tgt.lock();
-        let st = &mut *st;
-        let mut q = ReqQ(self);
-        match st.port.ctio_done(c, &mut q) {
-            CtioDone::DataOutReady(x) => {
-                if let Some(Some(cmd)) = st.slot(&x) {
-                    cmd.have_data = true;
-                    self.queue_cmd(cmd);
+        // A finished command is taken out under the lock and freed after it: unmapping and
+        // freeing its pages need not hold up every other ATIO and completion of the HBA.
+        let _finished = {
+            let mut st = self.tgt.lock();
+            let st = &mut *st;
+            let mut q = ReqQ(self);
+            let finished = match st.port.ctio_done(c, &mut q) {
+                CtioDone::DataOutReady(x) => {
+                    if let Some(Some(cmd)) = st.slot(&x) {
+                        cmd.have_data = true;
+                        self.queue_cmd(cmd);
+                    }
+                    None
                 }
-            }
-            CtioDone::DataOutFailed(x) | CtioDone::Finished { x, .. } => {
-                if let Some(slot) = st.slot(&x) {
-                    // Unmaps and frees its pages.
-                    drop(slot.take());
+                CtioDone::DataOutFailed(x) | CtioDone::Finished { x, .. } => {
+                    st.slot(&x).and_then(Option::take)
                 }
+                CtioDone::Ignored => None,
+            };
+            if st.port.core_work_pending() {
+                st.port.run_core_work(&mut Cores(&st.engines), &mut q);
             }
-            CtioDone::Ignored => {}
-        }
-        if st.port.core_work_pending() {
-            st.port.run_core_work(&mut Cores(&st.engines), &mut q);
-        }
+            finished
+        };
     }
 
     fn tgt_abts(&self, a: &AbtsRecv24) {
