@@ -85,6 +85,20 @@ pub(crate) fn exit() {
     drop(old);
 }
 
+/// Whether an enabled target other than local target `this` exports device `id`: another
+/// local target, or any FC target when `fc`. Reservations live per target, so a device is
+/// exported by one enabled target at a time; every enable and LUN change asks this.
+fn exported_elsewhere(
+    live: &[Live],
+    this: Option<u32>,
+    fc: bool,
+    id: scst_core::types::DeviceId,
+) -> bool {
+    live.iter()
+        .any(|l| Some(l.target) != this && l.engine.has_device(id))
+        || (fc && crate::qla2x00t::fcport::exports(id))
+}
+
 /// The runtime: the local fabric plus [`NoEngine`]'s device handling (no FC engine yet).
 pub(crate) struct LocalRuntime;
 
@@ -93,9 +107,7 @@ impl LocalRuntime {
     fn enable_local(t: &Target, devices: &[KBox<Device>]) -> Result<(), Fail> {
         let oom = |_| (ENOMEM, "out of memory");
         let mut live = LIVE.lock();
-        let busy = |id| {
-            live.iter().any(|l| l.engine.has_device(id)) || crate::qla2x00t::fcport::exports(id)
-        };
+        let busy = |id| exported_elsewhere(&live, None, true, id);
         let engine = Engine::new(t, devices, &busy)?;
         live.reserve(1, GFP_KERNEL).map_err(oom)?;
         let wq = Workqueue::new().map_err(|e| (e, "cannot allocate the workqueue"))?;
@@ -156,7 +168,8 @@ impl Runtime for LocalRuntime {
             Fabric::Local => Self::enable_local(t, devices),
             Fabric::Qla => {
                 let live = LIVE.lock();
-                let busy = |id| live.iter().any(|l| l.engine.has_device(id));
+                // FC targets among themselves: fcport's own check.
+                let busy = |id| exported_elsewhere(&live, None, false, id);
                 crate::qla2x00t::fcport::enable(t, devices, &busy)
             }
         }
@@ -188,7 +201,7 @@ impl Runtime for LocalRuntime {
         }
         if t.fabric == Fabric::Qla {
             let live = LIVE.lock();
-            let busy = |id| live.iter().any(|l| l.engine.has_device(id));
+            let busy = |id| exported_elsewhere(&live, None, false, id);
             if let Err((e, why)) = crate::qla2x00t::fcport::reconfigure(t, devices, &busy) {
                 pr_warn!(
                     "qla2x00t: target {}: a LUN stays offline: {} ({:?})\n",
@@ -203,10 +216,8 @@ impl Runtime for LocalRuntime {
         let Some(l) = live.iter().find(|l| l.target == t.id) else {
             return;
         };
-        let busy = |id| {
-            live.iter()
-                .any(|o| o.target != t.id && o.engine.has_device(id))
-        };
+        // An FC target may have taken the device since this one was enabled.
+        let busy = |id| exported_elsewhere(&live, Some(t.id), true, id);
         // Disks of LUNs that go away or change device are removed first, while the engine
         // still serves them; then the engine switches; then new disks are scanned.
         l.sync_hosts(t, false);

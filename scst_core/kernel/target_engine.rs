@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
-use qla2x00t_proto::port::{SessionCore, SessionLookup, TargetCore};
+use qla2x00t_proto::port::{SessionCore, TargetCore};
 use scst_core::acl::{AclTable, WwpnText};
 use scst_core::exec::CmdResult;
 use scst_core::identity::{Nexus, SessionRef, Teardown};
@@ -452,19 +452,11 @@ impl Engine {
     /// handler).
     pub(crate) fn task_management(&self, s_id: PortId, lun: u64, f: TmfFunction) -> TmfResponse {
         let lun = u16::try_from(lun).map_or(Lun(u64::MAX), Lun::from_index);
-        let mut ev = Events::default();
-        let r = {
-            let live = self.live.read();
-            live.target
-                .task_management(&live.store, self.port, s_id, lun, f, &mut ev)
-                .response
-        };
-        self.notify(&mut ev);
-        r
+        self.task_management_fc(s_id, lun, f)
     }
 
-    /// A task management function from the FC session at `s_id` (FCP_CMND TMF flags, or
-    /// ABORT TASK for an ABTS).
+    /// A task management function from the session at `s_id` for `lun` as the fabric gave
+    /// it (FC: FCP_CMND TMF flags, or ABORT TASK for an ABTS; local: see above).
     pub(crate) fn task_management_fc(&self, s_id: PortId, lun: Lun, f: TmfFunction) -> TmfResponse {
         let mut ev = Events::default();
         let r = {
@@ -529,12 +521,6 @@ impl Engine {
         while self.wake_seq.load(Ordering::Acquire) == seen {
             self.wake.wait(&mut g);
         }
-    }
-}
-
-impl SessionLookup for Engine {
-    fn lookup(&self, port: LocalPort, s_id: PortId) -> Option<(SessionRef, Handle)> {
-        self.fc_lookup(port, s_id)
     }
 }
 
