@@ -34,6 +34,10 @@ const PENDING_RSP: u32 = 1 << 0;
 const PENDING_ATIO: u32 = 1 << 1;
 const PENDING_ASYNC: u32 = 1 << 2;
 const PENDING_PAUSED: u32 = 1 << 3;
+/// Link events are latched apart from `last_async`: a LOOP DOWN followed by LOOP UP before
+/// the thread runs must still end the sessions.
+const PENDING_LINK_DOWN: u32 = 1 << 4;
+const PENDING_LINK_UP: u32 = 1 << 5;
 
 /// Room for one drain of both rings (every IOCB a 5-entry ATIO at most).
 const SCRATCH_BYTES: usize =
@@ -263,10 +267,17 @@ impl<B: IspBus> Hba<B> {
             }
             Some(IntrType::AsyncEvent) => {
                 self.stats.async_events.fetch_add(1, Ordering::Relaxed);
+                let code = hs.mailbox0();
                 self.stats
                     .last_async
-                    .store(u32::from(hs.mailbox0()), Ordering::Relaxed);
-                self.pending.fetch_or(PENDING_ASYNC, Ordering::AcqRel);
+                    .store(u32::from(code), Ordering::Relaxed);
+                let link = match code {
+                    mba::LOOP_DOWN | mba::LIP_RESET => PENDING_LINK_DOWN,
+                    mba::LOOP_UP => PENDING_LINK_UP,
+                    _ => 0,
+                };
+                self.pending
+                    .fetch_or(PENDING_ASYNC | link, Ordering::AcqRel);
             }
             Some(t) => {
                 let mut bits = 0;
@@ -334,10 +345,12 @@ impl<B: IspBus> Hba<B> {
         }
         if pending & PENDING_ASYNC != 0 {
             let code = self.stats.last_async.load(Ordering::Relaxed);
-            match u16::try_from(code) {
-                Ok(mba::LOOP_DOWN | mba::LIP_RESET) => self.tgt_link_down(),
-                Ok(mba::LOOP_UP) => self.tgt_link_up(),
-                _ => {}
+            // Down before up: a bounce the thread saw only the end of still ends sessions.
+            if pending & PENDING_LINK_DOWN != 0 {
+                self.tgt_link_down();
+            }
+            if pending & PENDING_LINK_UP != 0 {
+                self.tgt_link_up();
             }
             dev_info!(
                 self.bus.dma_device(),
