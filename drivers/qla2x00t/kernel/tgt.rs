@@ -33,8 +33,8 @@ use qla2x00t_proto::iocb::{
 };
 use qla2x00t_proto::notify::AsyncEvent;
 use qla2x00t_proto::port::{
-    AbtsAction, AtioAction, CtioDone, Exchange, ExchangeError, Port, Reply, RequestQueue,
-    SessionCore, SessionLookup, SessionSink, MAX_VPS,
+    AbtsAction, AtioAction, CtioDone, Exchange, ExchangeError, ExchangeId, Port, Reply,
+    RequestQueue, SessionCore, SessionLookup, SessionSink, MAX_VPS,
 };
 use scst_core::exec::Residual;
 use scst_core::identity::{ActivateError, Login, Nexus, SessionRef, TeardownDoneError};
@@ -578,14 +578,14 @@ impl<B: IspBus> Hba<B> {
                 return;
             }
             let segs = cmd.segments(cmd.len);
-            self.retry_post(|st, q| st.port.data_out(x.id, segs.clone(), q));
+            self.retry_post(x.id, |st, q| st.port.data_out(x.id, segs.clone(), q));
             return;
         }
         // Aborted (ABTS) or its session gone since the ATIO: never run it. The terminate's
         // completion frees the command and releases a deferred BA_ACC.
         if !self.tgt.lock().port.is_live(x.id) {
             cmd.unmap();
-            self.retry_post(|st, q| st.port.terminate(x.id, q));
+            self.retry_post(x.id, |st, q| st.port.terminate(x.id, q));
             return;
         }
         cmd.unmap();
@@ -619,7 +619,7 @@ impl<B: IspBus> Hba<B> {
             residual: result.residual,
         };
         let segs = cmd.segments(data);
-        self.retry_post(|st, q| st.port.respond(x.id, &reply, segs.clone(), q));
+        self.retry_post(x.id, |st, q| st.port.respond(x.id, &reply, segs.clone(), q));
     }
 
     fn reply_busy(&self, cmd: &FcCmd<B>) {
@@ -629,13 +629,17 @@ impl<B: IspBus> Hba<B> {
             sense: &[],
             residual: Residual::Underrun(x.data_length as usize),
         };
-        self.retry_post(|st, q| st.port.respond(x.id, &reply, core::iter::empty(), q));
+        self.retry_post(x.id, |st, q| {
+            st.port.respond(x.id, &reply, core::iter::empty(), q)
+        });
     }
 
     /// Posts a reply under `tgt`, retrying while the request ring is full. After a post the
-    /// command belongs to its completion (which may free it at once): callers return.
+    /// command belongs to its completion (which may free it at once): callers return. On
+    /// giving up, exchange `id` is released (its command is freed when the slot is reused).
     fn retry_post(
         &self,
+        id: ExchangeId,
         mut f: impl FnMut(&mut TgtState<B>, &mut ReqQ<'_, B>) -> Result<(), ExchangeError>,
     ) {
         for _ in 0..RING_RETRIES {
@@ -654,6 +658,7 @@ impl<B: IspBus> Hba<B> {
             }
         }
         pr_warn!("qla2x00t: request ring full for 1 s: a reply was dropped\n");
+        self.tgt.lock().port.release(id, &mut ReqQ(self));
     }
 
     fn tgt_ctio_done(&self, c: &Ctio7Status) {

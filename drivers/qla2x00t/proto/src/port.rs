@@ -1043,7 +1043,11 @@ impl<const S: usize, const X: usize> Port<S, X> {
                 None => {
                     // More than one flag, or a reserved one: FCP_RSP_INFO "function not
                     // supported" (04h) without involving the core.
-                    let _ = self.tmf_response(x.id, 0x04, q);
+                    if self.tmf_response(x.id, 0x04, q).is_err() {
+                        // Ring full: no one else knows this exchange; the firmware times
+                        // it out, the slot must not stay held (a teardown would wait on it).
+                        self.free(x.id);
+                    }
                     AtioAction::Handled
                 }
             };
@@ -1291,7 +1295,11 @@ impl<const S: usize, const X: usize> Port<S, X> {
                     if let Some(s) = self.slot_mut(id) {
                         s.phase = Phase::Driver;
                     }
-                    let _ = self.terminate(id, q);
+                    if self.terminate(id, q).is_err() {
+                        // The driver drops its command on DataOutFailed: free the slot
+                        // rather than hold it (and a teardown) forever.
+                        self.free(id);
+                    }
                 }
                 CtioDone::DataOutFailed(x)
             }
@@ -1372,8 +1380,12 @@ impl<const S: usize, const X: usize> Port<S, X> {
 
     /// Completes an exchange the driver finished without a CTIO in flight (its final CTIO
     /// could not be posted, or the firmware terminated it with the ABTS response).
-    pub fn release(&mut self, id: ExchangeId) {
+    pub fn release(&mut self, id: ExchangeId, q: &mut dyn RequestQueue) {
         if self.slot(id).is_some_and(|s| s.phase == Phase::Driver) {
+            // A deferred BA_ACC goes out now: the driver is done with the exchange.
+            if let Some(a) = self.slot_mut(id).and_then(|s| s.abts.take()) {
+                self.post_abts_response(&a, true, q);
+            }
             self.free(id);
         }
     }
