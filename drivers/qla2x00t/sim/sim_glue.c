@@ -189,7 +189,14 @@ static void sim_kick(struct sim_hba *h, u32 flags)
 
 	if (flags & SIM_IRQ) {
 		atomic_inc(&h->irqs_raised);
-		irq_set_irqchip_state(h->irq, IRQCHIP_STATE_PENDING, true);
+		/*
+		 * Not from hard-IRQ context (the handler's acknowledge found the next event
+		 * pending): irq_sim's loop would call the handler again and again and, under
+		 * steady I/O, never leave hard-IRQ context (RCU stalls were seen). The recheck
+		 * timer delivers it a tick later; the thread drains whole rings meanwhile.
+		 */
+		if (!in_hardirq())
+			irq_set_irqchip_state(h->irq, IRQCHIP_STATE_PENDING, true);
 		if (!timer_pending(&h->irq_timer))
 			mod_timer(&h->irq_timer, jiffies + 1);
 	}
