@@ -319,20 +319,20 @@ impl<B: IspBus> Hba<B> {
             {
                 let mut q = self.queues.lock();
                 let q = &mut *q;
-                // Always the ATIO ring, even when only the response vector fired (MSI-X has
-                // a thread per vector): the commands an ABTS or CTIO below refers to come
-                // first. `scratch` serialises the passes of both threads.
+                // Both rings, whichever announced itself: the ATIO ring first even when only
+                // the response vector fired (MSI-X has a thread per vector), so the commands
+                // an ABTS or CTIO below refers to come first; and whatever the other ring
+                // holds is taken now rather than on its own interrupt (an empty ring costs
+                // one signature check). `scratch` serialises the passes of both threads.
                 let n = self.drain_one(&self.atio, &mut q.atio, QueuePtr::AtioOut, &mut scratch);
                 self.stats.atio_iocbs.fetch_add(n, Ordering::Relaxed);
                 if n >= u32::from(rings::DRAIN_BUDGET) {
                     more |= PENDING_ATIO;
                 }
-                if pending & PENDING_RSP != 0 {
-                    let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut, &mut scratch);
-                    self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
-                    if n >= u32::from(rings::DRAIN_BUDGET) {
-                        more |= PENDING_RSP;
-                    }
+                let n = self.drain_one(&self.rsp, &mut q.rsp, QueuePtr::RspOut, &mut scratch);
+                self.stats.rsp_iocbs.fetch_add(n, Ordering::Relaxed);
+                if n >= u32::from(rings::DRAIN_BUDGET) {
+                    more |= PENDING_RSP;
                 }
             }
             // ATIO entries first: an ABTS on the response queue follows its command.
