@@ -37,9 +37,9 @@ sim_host_of() { # sim_host_of WWPN(0x...) -> hostN of the fc_host with that port
   done
   return 1
 }
-sim_disk_of() { # sim_disk_of hostN [LUN] -> sdX of that LUN (waits up to 10 s for the scan)
+sim_disk_of() { # sim_disk_of hostN [LUN] -> sdX of that LUN (waits up to 10 s x SLOW for the scan)
   local n=${1#host} l=${2:-0} d
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 $((200 * ${SLOW:-1}))); do
     for d in /sys/bus/scsi/devices/$n:0:*:$l/block/*; do
       [ -e "$d" ] && [ -b "/dev/${d##*/}" ] && { echo "${d##*/}"; return 0; }
     done

@@ -19,26 +19,8 @@ INI1=0x21000024ff7c0001                   # initiator HBA 1
 A=2100000024aa0001 AN=2000000024aa0001
 B=2100000024bb0002 BN=2000000024bb0002
 SIZE=8388608                              # bytes each fio round writes (of 16 MiB)
-colons() { echo "$1" | sed 's/../&:/g; s/:$//'; }
 mark() { echo "qla_fc_faults: $1" > /dev/kmsg; }
 since() { dmesg | sed -n "/qla_fc_faults: $1\$/,\$p"; }
-host_of() { # host_of WWPN(0x...) -> hostN of the fc_host with that port name
-  local h
-  for h in /sys/class/fc_host/host*; do
-    [ "$(cat "$h/port_name")" = "$1" ] && { basename "$h"; return 0; }
-  done
-  return 1
-}
-disk_of() { # disk_of hostN -> sdX of its LUN 0 (waits up to 10 s)
-  local n=${1#host} d
-  for _ in $(seq 1 100); do
-    for d in /sys/bus/scsi/devices/$n:0:*:0/block/*; do
-      [ -e "$d" ] && { basename "$d"; return 0; }
-    done
-    sleep 0.1
-  done
-  return 1
-}
 fio_round() { # fio_round NAME DEV BYTE: random writes over SIZE, then every block verified
   timeout -k 5 $((90 * SLOW)) fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --iodepth=16 \
     --rw=randwrite --bs=4k --size=$SIZE --verify=pattern --verify_pattern="$3" --do_verify=1 \
@@ -64,8 +46,8 @@ check "tmpfs for the fileio images" mount -t tmpfs -o size=64m none "$data"
 mark load
 check "ferrule + ferrule_isp_sim (1 target HBA, 2 initiator HBAs)" sim_setup hbas=1 initiators=2
 check "faults file present" test -e "$SIM_FAULTS"
-H0=$(host_of $INI0) || H0=none
-H1=$(host_of $INI1) || H1=none
+H0=$(sim_host_of $INI0) || H0=none
+H1=$(sim_host_of $INI1) || H1=none
 check "initiator HBAs are $H0 and $H1" test "$H0" != none -a "$H1" != none
 
 for d in d0 d1; do
@@ -74,17 +56,17 @@ for d in d0 d1; do
     echo 1 > $CFG/devices/$d/enable"
 done
 check "target on the sim HBA" mkdir "$T"
-check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(colons $A) &&
+check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(sim_colons $A) &&
   mkdir $T/groups/gA/luns/0 && echo d0 > $T/groups/gA/luns/0/device"
-check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(colons $B) &&
+check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(sim_colons $B) &&
   mkdir $T/groups/gB/luns/0 && echo d1 > $T/groups/gB/luns/0/device"
 check "enable the target" bash -c "echo 1 > $T/enable"
 check "vport A on HBA 0" bash -c "echo $A:$AN > /sys/class/fc_host/$H0/vport_create"
 check "vport B on HBA 1" bash -c "echo $B:$BN > /sys/class/fc_host/$H1/vport_create"
-HA=$(host_of 0x$A) || HA=none
-HB=$(host_of 0x$B) || HB=none
-SA=$(disk_of "$HA") || SA=none
-SB=$(disk_of "$HB") || SB=none
+HA=$(sim_host_of 0x$A) || HA=none
+HB=$(sim_host_of 0x$B) || HB=none
+SA=$(sim_disk_of "$HA") || SA=none
+SB=$(sim_disk_of "$HB") || SB=none
 check "A's LUN 0 ($HA $SA) and B's LUN 0 ($HB $SB)" test "$SA" != none -a "$SB" != none
 # Short SCSI timeouts so lost frames cost seconds, not 30 s each.
 for s in $SA $SB; do echo $((4 * SLOW)) > /sys/block/$s/device/timeout; done
@@ -166,8 +148,8 @@ check "d1: B's byte only in the written range" only_byte "$data/d1.img" 0 $SIZE 
 check "d1: zeros after it (nothing else landed)" only_byte "$data/d1.img" $SIZE $SIZE '\000'
 sed 's/^/  sessions: /' "$T/sessions"
 expect_eq "sessions: exactly A and B" "2" "$(($(wc -l < $T/sessions) - 1))"
-check "A's session in gA" bash -c "grep -qi '^$(colons $A) .* gA ' $T/sessions"
-check "B's session in gB" bash -c "grep -qi '^$(colons $B) .* gB ' $T/sessions"
+check "A's session in gA" bash -c "grep -qi '^$(sim_colons $A) .* gA ' $T/sessions"
+check "B's session in gB" bash -c "grep -qi '^$(sim_colons $B) .* gB ' $T/sessions"
 check "vport_delete A" bash -c "echo $A:$AN > /sys/class/fc_host/$H0/vport_delete"
 check "vport_delete B" bash -c "echo $B:$BN > /sys/class/fc_host/$H1/vport_delete"
 

@@ -4,6 +4,7 @@
 # handle (asserted through the target's sessions file); B's LUN 0 must be d1 with d1's
 # content, never A's pattern. Any WARN/oops/leak fails the run through the runner's check.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
+. "$FERRULE_ROOT/tests/qemu/lib/sim.sh"
 sim_ko=$FERRULE_ROOT/ferrule_isp_sim.ko
 FW=ferrule_sim_fw.bin
 fwdir=$(mktemp -d)
@@ -13,27 +14,9 @@ T=$CFG/targets/qla2x00t/$TW
 INI1=0x21000024ff7c0001                   # initiator HBA 1 (ini_wwpn_base + 1)
 A=2100000024aa0001 AN=2000000024aa0001
 B=2100000024bb0002 BN=2000000024bb0002
-colons() { echo "$1" | sed 's/../&:/g; s/:$//'; }
 mark() { echo "qla_npiv_seed1: $1" > /dev/kmsg; }
 since() { dmesg | sed -n "/qla_npiv_seed1: $1\$/,\$p"; }
-host_of() { # host_of WWPN(0x...) -> hostN of the fc_host with that port name
-  local h
-  for h in /sys/class/fc_host/host*; do
-    [ "$(cat "$h/port_name")" = "$1" ] && { basename "$h"; return 0; }
-  done
-  return 1
-}
-disk_of() { # disk_of hostN -> sdX of its LUN 0 (waits up to 10 s)
-  local n=${1#host} d
-  for _ in $(seq 1 100); do
-    for d in /sys/bus/scsi/devices/$n:0:*:0/block/*; do
-      [ -e "$d" ] && { basename "$d"; return 0; }
-    done
-    sleep 0.1
-  done
-  return 1
-}
-session() { grep -i "^$(colons "$1") " "$T/sessions"; }   # session WWPN -> its line
+session() { grep -i "^$(sim_colons "$1") " "$T/sessions"; }   # session WWPN -> its line
 pattern() { yes "$1" | head -c 1048576; }                  # 1 MiB of a repeated line
 
 check "reload ferrule with qla2x00t_fw=$FW" bash -c "rmmod ferrule && insmod $(ferrule_ko) qla2x00t_fw=$FW"
@@ -44,7 +27,7 @@ check "tmpfs for the fileio images" mount -t tmpfs -o size=64m none "$data"
 mark load
 check "insmod ferrule_isp_sim (1 target HBA, 2 initiator HBAs)" insmod "$sim_ko" hbas=1 initiators=2
 expect_eq "fc_host count" "2" "$(ls /sys/class/fc_host | wc -l)"
-H1=$(host_of $INI1) || H1=none
+H1=$(sim_host_of $INI1) || H1=none
 check "initiator HBA 1 is $H1" test "$H1" != none
 F1=/sys/class/fc_host/$H1
 expect_eq "HBA 1 port id (switch port 0x21)" "0x0a2100" "$(cat $F1/port_id)"
@@ -61,9 +44,9 @@ for d in d0 d1; do
     echo 1 > $CFG/devices/$d/enable"
 done
 check "target on the sim HBA" mkdir "$T"
-check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(colons $A) &&
+check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(sim_colons $A) &&
   mkdir $T/groups/gA/luns/0 && echo d0 > $T/groups/gA/luns/0/device"
-check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(colons $B) &&
+check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(sim_colons $B) &&
   mkdir $T/groups/gB/luns/0 && echo d1 > $T/groups/gB/luns/0/device"
 check "enable the target" bash -c "echo 1 > $T/enable"
 
@@ -77,10 +60,10 @@ seed_round() { # seed_round NUMBER MODE(logo|lost)
   local apat="vport-A-round-$r" bpat="vport-B-round-$r"
   mark "vport_a_$r"
   check "[$r] vport_create A on $H1" bash -c "echo $A:$AN > $F1/vport_create"
-  HA=$(host_of 0x$A) || HA=none
+  HA=$(sim_host_of 0x$A) || HA=none
   check "[$r] vport A is a SCSI host ($HA)" test "$HA" != none
   expect_eq "[$r] vport A port type" "NPIV VPORT" "$(cat /sys/class/fc_host/$HA/port_type 2>/dev/null)"
-  SA=$(disk_of "$HA") || SA=none
+  SA=$(sim_disk_of "$HA") || SA=none
   check "[$r] vport A's LUN 0 appeared ($SA)" test "$SA" != none
   LA=$(session $A)
   echo "  [$r] session A: $LA"
@@ -101,16 +84,16 @@ seed_round() { # seed_round NUMBER MODE(logo|lost)
   check "[$r] A's host is gone" bash -c "! ls /sys/class/fc_host/$HA >/dev/null 2>&1"
   check "[$r] A's disk is gone" test ! -e /sys/block/$SA
   if [ "$mode" = lost ]; then
-    check "[$r] the target never heard A leave: A's session is still there" bash -c "grep -qi '^$(colons $A) 0a2101 ' $T/sessions"
+    check "[$r] the target never heard A leave: A's session is still there" bash -c "grep -qi '^$(sim_colons $A) 0a2101 ' $T/sessions"
   else
-    check "[$r] A's session is gone" bash -c "! grep -qi '^$(colons $A) ' $T/sessions"
+    check "[$r] A's session is gone" bash -c "! grep -qi '^$(sim_colons $A) ' $T/sessions"
   fi
 
   mark "vport_b_$r"
   check "[$r] vport_create B on $H1" bash -c "echo $B:$BN > $F1/vport_create"
-  HB=$(host_of 0x$B) || HB=none
+  HB=$(sim_host_of 0x$B) || HB=none
   check "[$r] vport B is a SCSI host ($HB)" test "$HB" != none
-  SB=$(disk_of "$HB") || SB=none
+  SB=$(sim_disk_of "$HB") || SB=none
   check "[$r] vport B's LUN 0 appeared ($SB)" test "$SB" != none
   LB=$(session $B)
   echo "  [$r] session B: $LB"
@@ -118,7 +101,7 @@ seed_round() { # seed_round NUMBER MODE(logo|lost)
   expect_eq "[$r] B reuses A's N_Port ID" "${A_ID:-?}" "${B_ID:-}"
   expect_eq "[$r] B reuses A's N_Port handle" "${A_HANDLE:-?}" "${B_HANDLE:-}"
   expect_eq "[$r] B's session: group and LUNs" "gB 0" "${B_GROUP:-} ${B_LUNS:-}"
-  check "[$r] A's session is gone" bash -c "! grep -qi '^$(colons $A) ' $T/sessions"
+  check "[$r] A's session is gone" bash -c "! grep -qi '^$(sim_colons $A) ' $T/sessions"
   dd if=/dev/$SB of="$data/b.read" bs=64k count=16 iflag=direct status=none
   check "[$r] B's LUN 0 reads d1's content" bash -c "head -c 1048576 $data/d1.img | cmp - $data/b.read"
   check "[$r] B never sees A's pattern" bash -c "! grep -q vport-A- $data/b.read"

@@ -5,6 +5,7 @@
 # concurrent verified writes (fio, libaio, queue depth 16) from both: no cross-talk, both
 # disks intact afterwards. Any WARN/oops/leak fails the run through the runner's check.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
+. "$FERRULE_ROOT/tests/qemu/lib/sim.sh"
 sim_ko=$FERRULE_ROOT/ferrule_isp_sim.ko
 FW=ferrule_sim_fw.bin
 fwdir=$(mktemp -d)
@@ -15,28 +16,8 @@ INI0=0x21000024ff7c0000                   # initiator HBA 0 (ini_wwpn_base)
 INI1=0x21000024ff7c0001                   # initiator HBA 1 (ini_wwpn_base + 1)
 A=2100000024aa0001 AN=2000000024aa0001
 B=2100000024bb0002 BN=2000000024bb0002
-colons() { echo "$1" | sed 's/../&:/g; s/:$//'; }
 mark() { echo "qla_npiv_seed2: $1" > /dev/kmsg; }
 since() { dmesg | sed -n "/qla_npiv_seed2: $1\$/,\$p"; }
-host_of() { # host_of WWPN(0x...) -> hostN of the fc_host with that port name
-  local h
-  for h in /sys/class/fc_host/host*; do
-    [ "$(cat "$h/port_name")" = "$1" ] && { basename "$h"; return 0; }
-  done
-  return 1
-}
-disk_of() { # disk_of hostN -> sdX of its LUN 0 (waits up to 10 s)
-  local n=${1#host} d
-  for _ in $(seq 1 100); do
-    for d in /sys/bus/scsi/devices/$n:0:*:0/block/*; do
-      [ -e "$d" ] && { basename "$d"; return 0; }
-    done
-    sleep 0.1
-  done
-  return 1
-}
-session() { grep -i "^$(colons "$1") " "$T/sessions"; }   # session WWPN -> its line
-pattern() { yes "$1" | head -c 1048576; }                  # 1 MiB of a repeated line
 
 check "reload ferrule with qla2x00t_fw=$FW" bash -c "rmmod ferrule && insmod $(ferrule_ko) qla2x00t_fw=$FW"
 check "generate a firmware image" python3 "$FERRULE_ROOT/tests/qemu/lib/gen-fw-image.py" "$fwdir/$FW"
@@ -46,8 +27,8 @@ check "tmpfs for the fileio images" mount -t tmpfs -o size=64m none "$data"
 mark load
 check "insmod ferrule_isp_sim (1 target HBA, 2 initiator HBAs)" insmod "$sim_ko" hbas=1 initiators=2
 expect_eq "fc_host count" "2" "$(ls /sys/class/fc_host | wc -l)"
-H0=$(host_of $INI0) || H0=none
-H1=$(host_of $INI1) || H1=none
+H0=$(sim_host_of $INI0) || H0=none
+H1=$(sim_host_of $INI1) || H1=none
 check "initiator HBAs are $H0 and $H1" test "$H0" != none -a "$H1" != none
 F0=/sys/class/fc_host/$H0
 F1=/sys/class/fc_host/$H1
@@ -59,19 +40,19 @@ for d in d0 d1; do
     echo 1 > $CFG/devices/$d/enable"
 done
 check "target on the sim HBA" mkdir "$T"
-check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(colons $A) &&
+check "group gA: A -> LUN0=d0" bash -c "mkdir $T/groups/gA && mkdir $T/groups/gA/initiators/$(sim_colons $A) &&
   mkdir $T/groups/gA/luns/0 && echo d0 > $T/groups/gA/luns/0/device"
-check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(colons $B) &&
+check "group gB: B -> LUN0=d1" bash -c "mkdir $T/groups/gB && mkdir $T/groups/gB/initiators/$(sim_colons $B) &&
   mkdir $T/groups/gB/luns/0 && echo d1 > $T/groups/gB/luns/0/device"
 check "enable the target" bash -c "echo 1 > $T/enable"
 
 fill() { head -c "$2" /dev/zero | tr '\0' "$1"; }   # fill OCTAL_CHAR BYTES
-line_of() { grep -i "^$(colons "$1") " "$T/sessions"; }
+line_of() { grep -i "^$(sim_colons "$1") " "$T/sessions"; }
 
 mark vport_a
 check "vport_create A on HBA 1 ($H1)" bash -c "echo $A:$AN > $F1/vport_create"
-HA=$(host_of 0x$A) || HA=none
-SA=$(disk_of "$HA") || SA=none
+HA=$(sim_host_of 0x$A) || HA=none
+SA=$(sim_disk_of "$HA") || SA=none
 check "A's LUN 0 appeared ($SA)" test "$SA" != none
 read -r _ A_ID A_HANDLE _ <<< "$(line_of $A)"
 expect_eq "A logs in from HBA 1's first NPIV slot" "0a2101" "${A_ID:-}"
@@ -82,13 +63,13 @@ mark migrate
 echo 1 > /sys/module/ferrule_isp_sim/parameters/ini_drop_logo
 check "A leaves HBA 1 (its LOGO is lost)" bash -c "echo $A:$AN > $F1/vport_delete"
 echo 0 > /sys/module/ferrule_isp_sim/parameters/ini_drop_logo
-check "the target still holds A's old session" bash -c "grep -qi '^$(colons $A) 0a2101 ' $T/sessions"
+check "the target still holds A's old session" bash -c "grep -qi '^$(sim_colons $A) 0a2101 ' $T/sessions"
 check "A arrives on HBA 0 ($H0)" bash -c "echo $A:$AN > $F0/vport_create"
 check "B takes A's old slot on HBA 1" bash -c "echo $B:$BN > $F1/vport_create"
-HA=$(host_of 0x$A) || HA=none
-HB=$(host_of 0x$B) || HB=none
-SA=$(disk_of "$HA") || SA=none
-SB=$(disk_of "$HB") || SB=none
+HA=$(sim_host_of 0x$A) || HA=none
+HB=$(sim_host_of 0x$B) || HB=none
+SA=$(sim_disk_of "$HA") || SA=none
+SB=$(sim_disk_of "$HB") || SB=none
 check "A's LUN 0 on HBA 0 ($SA) and B's LUN 0 on HBA 1 ($SB)" test "$SA" != none -a "$SB" != none
 cat "$T/sessions" | sed 's/^/  sessions: /'
 expect_eq "sessions: exactly A and B" "2" "$(($(wc -l < $T/sessions) - 1))"

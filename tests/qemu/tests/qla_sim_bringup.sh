@@ -3,22 +3,16 @@
 # PLOGI notifies through debugfs reaching the driver, malformed control input refused, module
 # dependency and clean unload. Any WARN/oops/leak fails the run through the runner's check.
 . "$FERRULE_ROOT/tests/qemu/lib.sh"
+. "$FERRULE_ROOT/tests/qemu/lib/sim.sh"
 sim_ko=$FERRULE_ROOT/ferrule_isp_sim.ko
-D=/sys/kernel/debug/ferrule_isp_sim/hba0
 FW=ferrule_sim_fw.bin           # a name no linux-firmware package ships
 fwdir=$(mktemp -d)
 mark() { echo "qla_sim_bringup: $1" > /dev/kmsg; }
 since() { dmesg | sed -n "/qla_sim_bringup: $1\$/,\$p"; }  # kernel log after mark $1
 sim_lines() { dmesg | grep -c 'ferrule_isp_sim: ' || true; }
-fabric() { bash -c 'printf "%s\n" "$1" > "$2"' _ "$1" "$D/fabric"; }
-state() { grep "^$1: " "$D/state" | cut -d' ' -f2; }
 wait_log() { # wait_log MARK PATTERN: up to 5 s for PATTERN in the log after MARK
   for _ in $(seq 1 50); do since "$1" | grep -q -- "$2" && return 0; sleep 0.1; done
   since "$1" | tail -5; return 1
-}
-wait_state() { # wait_state NAME VALUE: up to 5 s for the model's counter NAME to be VALUE
-  for _ in $(seq 1 50); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done
-  echo "  $1 is $(state "$1"), expected $2"; return 1
 }
 
 # ferrule.ko again with the firmware-name override, so no real QLogic blob can be picked up.
@@ -36,42 +30,42 @@ check "firmware initialised with the WWPN" wait_log load "firmware initialised (
 check "names read from the NVRAM (flash registers)" wait_log load "WWNN 20000024ff5a0000, state ready; names from NVRAM"
 check "GET ADAPTER ID port id" wait_log load "GET ADAPTER ID: port id 0a0100, topology 3"
 check "link-up async event reached the driver" wait_log load "async event 0x8011 (link up)"
-expect_eq "model state" "Initialized" "$(state risc)"
+expect_eq "model state" "Initialized" "$(sim_state risc)"
 since load | grep -E 'qla2x00t|ferrule_isp_sim' | sed 's/^/  log: /'
 
 expect_fail "rmmod ferrule refused while the sim uses it" rmmod ferrule
 check "ferrule still live" grep -q '^ferrule .* Live' /proc/modules
 
 mark linkdown
-check "fabric: link down" fabric "link down"
+check "fabric: link down" sim_fabric "link down"
 check "link-down async event reached the driver" wait_log linkdown "async event 0x8012 (link down)"
-expect_eq "cable down" "down" "$(state cable)"
+expect_eq "cable down" "down" "$(sim_state cable)"
 mark linkup
-check "fabric: link up" fabric "link up"
+check "fabric: link up" sim_fabric "link up"
 check "link-up async event reached the driver" wait_log linkup "async event 0x8011 (link up)"
 
 mark plogi
-check "fabric: plogi" fabric "plogi 0 0a0201 21:00:00:24:ff:aa:00:01"
+check "fabric: plogi" sim_fabric "plogi 0 0a0201 21:00:00:24:ff:aa:00:01"
 # No configfs target uses this port: the driver answers every login with LS_RJT.
-check "PLOGI rejected: no target enabled on the port" wait_state els_rjt 1
-check "fabric: second initiator plogi" fabric "plogi 0 0a0202 2100002400bb0002"
-check "second PLOGI rejected" wait_state els_rjt 2
-expect_eq "nothing accepted" "0" "$(state els_acc)"
+check "PLOGI rejected: no target enabled on the port" sim_wait_state els_rjt 1
+check "fabric: second initiator plogi" sim_fabric "plogi 0 0a0202 2100002400bb0002"
+check "second PLOGI rejected" sim_wait_state els_rjt 2
+expect_eq "nothing accepted" "0" "$(sim_state els_acc)"
 # The rejected login is gone from the model, so a PRLI is refused: refused, not malformed.
 mark prli
-out=$(fabric "prli 0 0a0201" 2>&1)
+out=$(sim_fabric "prli 0 0a0201" 2>&1)
 expect_eq "prli before the driver acks the PLOGI: ENOTCONN" "1" "$(echo "$out" | grep -c 'not connected')"
 check "prli refusal logged" wait_log prli "refused by the firmware model: NotLoggedIn"
-expect_eq "fabric_ok counter" "4" "$(state fabric_ok)"
-expect_eq "fabric_err counter" "1" "$(state fabric_err)"
+expect_eq "fabric_ok counter" "4" "$(sim_state fabric_ok)"
+expect_eq "fabric_err counter" "1" "$(sim_state fabric_err)"
 
 # Malformed input: EINVAL, one log line each, the model untouched.
-before=$(cat $D/state)
+before=$(cat $SIM_D/state)
 for bad in "" "link" "link sideways" "plogi 0 0a0201" "plogi 0 1000000 2100002400000001" \
            "plogi 0 0a0201 2100002400000001 extra" "prli x 0a0201" "logo 0 0" "reset" \
            "$(head -c 200 /dev/zero | tr '\0' a)"; do
   n0=$(sim_lines)
-  out=$(fabric "$bad" 2>&1) && rc=0 || rc=1
+  out=$(sim_fabric "$bad" 2>&1) && rc=0 || rc=1
   n1=$(sim_lines)
   if [ $rc -eq 1 ] && [[ "$out" == *"Invalid argument"* ]] && [ $((n1 - n0)) -eq 1 ]; then
     echo "ok: malformed '${bad:0:20}' -> EINVAL, 1 log line"
@@ -79,8 +73,8 @@ for bad in "" "link" "link sideways" "plogi 0 0a0201" "plogi 0 1000000 210000240
     echo "FAILED: malformed '${bad:0:20}': rc $rc out '$out' log lines $((n1 - n0))"; fails=$((fails + 1))
   fi
 done
-expect_eq "state unchanged by malformed input" "$before" "$(cat $D/state)"
-cat $D/state | sed 's/^/  state: /'
+expect_eq "state unchanged by malformed input" "$before" "$(cat $SIM_D/state)"
+cat $SIM_D/state | sed 's/^/  state: /'
 
 mark unload
 check "rmmod ferrule_isp_sim" rmmod ferrule_isp_sim
@@ -96,14 +90,14 @@ check "two soft ISPs running" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: tw
 check "hba1 WWPN is base + 1" wait_log two "WWPN 21000024ff5a0001 WWNN 20000024ff5a0001, state loss of sync (link down)"
 check "no port id while the link is down" wait_log two "GET ADAPTER ID: no port id (link down)"
 check "27xx: NVRAM needs the FLT, provider's names used" wait_log two "Flash Layout Table (not read yet) (function 1); using the provider's names"
-D=/sys/kernel/debug/ferrule_isp_sim/hba1
+SIM_D=/sys/kernel/debug/ferrule_isp_sim/hba1
 mark two_up
-check "hba1: link up" fabric "link up"
+check "hba1: link up" sim_fabric "link up"
 check "hba1 link-up event reached the driver" wait_log two_up "async event 0x8011 (link up)"
-expect_eq "hba1 port id" "0a0200" "$(state port_id)"
+expect_eq "hba1 port id" "0a0200" "$(sim_state port_id)"
 check "driver re-read the port id at link up" wait_log two_up "link up, port id 0a0200"
-check "hba1: plogi" fabric "plogi 0 0a0301 2100002400cc0003"
-check "hba1 PLOGI rejected (no target)" wait_state els_rjt 1
+check "hba1: plogi" sim_fabric "plogi 0 0a0301 2100002400cc0003"
+check "hba1 PLOGI rejected (no target)" sim_wait_state els_rjt 1
 mark unload2
 check "rmmod ferrule_isp_sim (two HBAs)" rmmod ferrule_isp_sim
 check "both soft ISPs released" bash -c "[ \$(dmesg | sed -n '/qla_sim_bringup: unload2\$/,\$p' | grep -c 'soft ISP released') -eq 2 ]"
